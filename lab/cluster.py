@@ -1,0 +1,131 @@
+"""The cluster the tutorial builds, as data.
+
+Everything that names a node, an address, the VIP or the service reads it from here
+(loaded from cluster.json, which the Vagrantfile reads too), so providers, provisioning
+and scenarios cannot disagree about the topology.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CLUSTER_FILE = Path(__file__).with_name("cluster.json")
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    role: str  # "balancer" | "realserver" | "client"
+    address: str
+    preferred: bool = False  # the node named first in haresources
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    port: int
+    protocol: str
+    scheduler: str
+    forwarding: str
+    request: str
+    receive: str
+    fallback: str
+    persistent: int | None
+    checktimeout: int
+    checkinterval: int
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    name: str
+    authkey: str
+    mcast_group: str
+    udpport: int
+    auto_failback: bool
+    timing: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    domain: str
+    network: str
+    broadcast: str
+    interface: str
+    vip: str
+    service: ServiceSpec
+    stack: StackSpec
+    nodes: tuple[NodeSpec, ...]
+
+    @property
+    def prefixlen(self) -> int:
+        return ipaddress.ip_network(self.network).prefixlen
+
+    def node(self, name: str) -> NodeSpec:
+        for spec in self.nodes:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"no node {name!r} in cluster {self.name!r}: {[n.name for n in self.nodes]}")
+
+    def by_role(self, role: str) -> list[NodeSpec]:
+        return [n for n in self.nodes if n.role == role]
+
+    @property
+    def balancers(self) -> list[NodeSpec]:
+        return self.by_role("balancer")
+
+    @property
+    def realservers(self) -> list[NodeSpec]:
+        return self.by_role("realserver")
+
+    @property
+    def preferred_balancer(self) -> NodeSpec:
+        return next((n for n in self.balancers if n.preferred), self.balancers[0])
+
+    def provision_env(self) -> dict[str, str]:
+        """The topology as the environment the provisioning scripts read (LAB_*)."""
+        svc, stack = self.service, self.stack
+        env = {
+            "LAB_VIP": self.vip,
+            "LAB_PREFIXLEN": str(self.prefixlen),
+            "LAB_BROADCAST": self.broadcast,
+            "LAB_IFACE": self.interface,
+            "LAB_PORT": str(svc.port),
+            "LAB_PROTOCOL": svc.protocol,
+            "LAB_SCHEDULER": svc.scheduler,
+            "LAB_FORWARDING": svc.forwarding,
+            "LAB_REQUEST": svc.request,
+            "LAB_RECEIVE": svc.receive,
+            "LAB_FALLBACK": svc.fallback,
+            "LAB_PERSISTENT": "" if svc.persistent is None else str(svc.persistent),
+            "LAB_CHECKTIMEOUT": str(svc.checktimeout),
+            "LAB_CHECKINTERVAL": str(svc.checkinterval),
+            "LAB_BALANCERS": " ".join(n.name for n in self.balancers),
+            "LAB_PREFERRED": self.preferred_balancer.name,
+            "LAB_REALSERVERS": " ".join(n.address for n in self.realservers),
+            "LAB_AUTHKEY": stack.authkey,
+            "LAB_MCAST_GROUP": stack.mcast_group,
+            "LAB_UDPPORT": str(stack.udpport),
+            "LAB_AUTO_FAILBACK": "on" if stack.auto_failback else "off",
+        }
+        for key, value in stack.timing.items():
+            env[f"LAB_HB_{key.upper()}"] = str(value)
+        return env
+
+
+def load_cluster(path: Path = DEFAULT_CLUSTER_FILE) -> Cluster:
+    data = json.loads(Path(path).read_text())
+    lan = data["lan"]
+    return Cluster(
+        name=data["name"],
+        domain=data["domain"],
+        network=lan["network"],
+        broadcast=lan["broadcast"],
+        interface=lan["interface"],
+        vip=data["vip"],
+        service=ServiceSpec(**data["service"]),
+        stack=StackSpec(**data["stack"]),
+        nodes=tuple(NodeSpec(**n) for n in data["nodes"]),
+    )

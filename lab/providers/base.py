@@ -1,0 +1,80 @@
+"""The provider contract: how a lab of nodes comes to exist and goes away.
+
+A provider turns the cluster model into running Debian nodes (namespaces, VMs, ...)
+and hands back a `Lab`. Everything above it (provisioning, checks, scenarios) only
+uses `Lab` and `Node` verbs, so a new provider is one small module.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Iterator
+
+from lab.cluster import Cluster
+from lab.node import Node
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    """What the client saw when it asked the VIP for a page."""
+
+    ok: bool
+    status: int | None
+    body: str
+    error: str
+    seconds: float
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"HTTP {self.status} in {self.seconds:.2f} s: {self.body.strip()[:200]!r}"
+        return f"no answer after {self.seconds:.2f} s: {self.error}"
+
+
+class Lab(ABC):
+    """A running lab: the cluster's nodes, reachable by name."""
+
+    provider_name: str = "?"
+
+    def __init__(self, cluster: Cluster, name: str) -> None:
+        self.cluster = cluster
+        self.name = name
+        self.nodes: dict[str, Node] = {}
+
+    def node(self, name: str) -> Node:
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise KeyError(f"no node {name!r} in lab {self.name}: {sorted(self.nodes)}") from None
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes.values())
+
+    @abstractmethod
+    def start(self) -> None:
+        """Bring every node of the cluster up, networked, with a fresh root filesystem."""
+
+    @abstractmethod
+    def destroy(self) -> None:
+        """Remove everything start() made. Must be safe to call after a partial start."""
+
+    @abstractmethod
+    def http_get(self, url: str, *, timeout: float = 5.0) -> HttpReply:
+        """One HTTP GET issued from the client node (a new connection each time)."""
+
+    def describe(self) -> str:
+        return f"{self.provider_name} lab {self.name}"
+
+
+class Provider(ABC):
+    """Knows whether it can run here, and makes labs."""
+
+    name: str = "?"
+
+    @abstractmethod
+    def check_host(self) -> None:
+        """Raise LabError (with the fix) if this machine cannot run this provider."""
+
+    @abstractmethod
+    def create(self, cluster: Cluster, *, lab_name: str) -> Lab:
+        """A Lab object for the cluster, not yet started."""

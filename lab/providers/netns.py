@@ -1,0 +1,279 @@
+"""netns provider: each node is a bundle of Linux namespaces on the running kernel.
+
+A node = its own network namespace (eth0 on the lab LAN), UTS (hostname), IPC, PID and
+mount namespaces, and a private writable overlay of the Debian node image as its root.
+The LAN's bridge lives in the lab's own switch namespace, never in the caller's.
+Commands enter a node through the PID recorded when it started (nsenter -t PID),
+never by searching the process list.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from pyroute2 import IPRoute, netns
+
+from lab import log
+from lab.cluster import Cluster, NodeSpec
+from lab.errors import LabError
+from lab.node import Node, Result
+from lab.providers.base import HttpReply, Lab, Provider
+from lab.runtime import detect, image
+
+RUN_DIR = Path("/run/lvslab")
+PREFIX = "lvslab-"
+HERE = Path(__file__).parent
+NODE_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "LANG": "C.UTF-8",
+    "TERM": "dumb",
+}
+CLONE_NEWNET = 0x40000000
+
+
+def _starttime(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat: tells a recorded PID from a recycled one."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+class NetnsNode(Node):
+    def __init__(self, spec: NodeSpec, pid: int) -> None:
+        super().__init__(spec)
+        self.pid = pid
+
+    def _execute(self, script: str, *, stdin: bytes | None, timeout: float, env: dict[str, str]) -> Result:
+        argv = ["nsenter", "-t", str(self.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w",
+                "--", "/bin/sh", "-c", script]
+        # Output goes to files, not pipes: a daemon started by the command keeps its
+        # inherited stdout open forever, and reading a pipe to EOF would hang.
+        with tempfile.TemporaryFile(dir="/dev/shm") as out, tempfile.TemporaryFile(dir="/dev/shm") as err:
+            started = time.monotonic()
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                    stdout=out, stderr=err, env={**NODE_ENV, **env}, start_new_session=True)
+            try:
+                proc.communicate(stdin, timeout=timeout)
+                rc = proc.returncode
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                rc = 124
+            seconds = time.monotonic() - started
+            out.seek(0)
+            err.seek(0)
+            stderr = err.read().decode(errors="replace")
+            if rc == 124:
+                stderr += f"\n[lvslab] killed after {timeout:.0f} s timeout"
+            return Result(self.name, script, rc, out.read().decode(errors="replace"), stderr, seconds)
+
+
+def _enter_netns(path: str) -> None:
+    """Thread initializer: move this worker thread (only) into a node's network namespace."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns({path}) failed")
+    finally:
+        os.close(fd)
+
+
+class NetnsLab(Lab):
+    provider_name = "netns"
+
+    def __init__(self, cluster: Cluster, name: str, image_root: Path) -> None:
+        super().__init__(cluster, name)
+        self.image_root = image_root
+        self.dir = RUN_DIR / name
+        self.state: dict = {"name": name, "nodes": {}, "netns": []}
+        self._http: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def ns_name(self, node: str) -> str:
+        return f"{self.name}-{node}"
+
+    def _save_state(self) -> None:
+        (self.dir / "state.json").write_text(json.dumps(self.state, indent=2))
+
+    # --- start ------------------------------------------------------------------------
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=False)
+        self._save_state()
+        with log.step(f"switch: bridge in namespace {self.ns_name('switch')}"):
+            netns.create(self.ns_name("switch"))
+            self.state["netns"].append(self.ns_name("switch"))
+            self._save_state()
+            with IPRoute(netns=self.ns_name("switch")) as ipr:
+                ipr.link("add", ifname="br0", kind="bridge")
+                ipr.link("set", index=ipr.link_lookup(ifname="br0")[0], state="up")
+        with log.step(f"nodes: {', '.join(n.name for n in self.cluster.nodes)}"):
+            spawned = {spec.name: self._spawn(spec) for spec in self.cluster.nodes}
+            for spec in self.cluster.nodes:
+                self.nodes[spec.name] = NetnsNode(spec, self._await_init(spec.name, spawned[spec.name]))
+        with log.step("network: eth0 of every node on the LAN"):
+            self._wire()
+
+    def _spawn(self, spec: NodeSpec) -> subprocess.Popen:
+        node_dir = self.dir / spec.name
+        for sub in ("upper/etc", "upper/usr/lib/lvslab", "work", "root"):
+            (node_dir / sub).mkdir(parents=True)
+        (node_dir / "upper/etc/hostname").write_text(f"{spec.name}\n")
+        hosts = ["127.0.0.1\tlocalhost"] + [
+            f"{n.address}\t{n.name}.{self.cluster.domain}\t{n.name}" for n in self.cluster.nodes]
+        (node_dir / "upper/etc/hosts").write_text("\n".join(hosts) + "\n")
+        shutil.copy(HERE / "netns-boot.sh", node_dir / "upper/usr/lib/lvslab/boot")
+        modules = Path("/lib/modules") / os.uname().release
+        console = (node_dir / "console.log").open("wb")
+        argv = ["unshare", "--net", "--uts", "--ipc", "--mount", "--pid", "--fork", "--propagation", "private",
+                "--", "/bin/sh", str(HERE / "netns-node.sh"), spec.name, str(self.image_root), str(node_dir),
+                str(modules)]
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
+                                start_new_session=True)
+
+    def _await_init(self, name: str, unshare: subprocess.Popen, timeout: float = 60) -> int:
+        """The node's init (PID 1 inside) is unshare's only child; record its host PID."""
+        node_dir = self.dir / name
+        deadline = time.monotonic() + timeout
+        while not (node_dir / "ready").exists():
+            if unshare.poll() is not None or time.monotonic() > deadline:
+                console = (node_dir / "console.log").read_text(errors="replace")
+                raise LabError(f"node {name} did not start (unshare exit {unshare.returncode}):\n{console}",
+                               "check that the image and kernel support overlayfs and namespaces")
+            time.sleep(0.05)
+        children = Path(f"/proc/{unshare.pid}/task/{unshare.pid}/children").read_text().split()
+        pid = int(children[0])
+        self.state["nodes"][name] = {"pid": pid, "starttime": _starttime(pid), "unshare": unshare.pid}
+        netns.attach(self.ns_name(name), pid)
+        self.state["netns"].append(self.ns_name(name))
+        self._save_state()
+        return pid
+
+    def _wire(self) -> None:
+        prefixlen = self.cluster.prefixlen
+        with IPRoute(netns=self.ns_name("switch")) as sw:
+            bridge = sw.link_lookup(ifname="br0")[0]
+            for spec in self.cluster.nodes:
+                sw.link("add", ifname=spec.name, kind="veth",
+                        peer={"ifname": self.cluster.interface, "net_ns_fd": self.ns_name(spec.name)})
+                port = sw.link_lookup(ifname=spec.name)[0]
+                sw.link("set", index=port, master=bridge, state="up")
+        for spec in self.cluster.nodes:
+            with IPRoute(netns=self.ns_name(spec.name)) as ipr:
+                ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+                eth = ipr.link_lookup(ifname=self.cluster.interface)[0]
+                ipr.addr("add", index=eth, address=spec.address, prefixlen=prefixlen,
+                         broadcast=self.cluster.broadcast)
+                ipr.link("set", index=eth, state="up")
+
+    # --- use --------------------------------------------------------------------------
+    def http_get(self, url: str, *, timeout: float = 5.0) -> HttpReply:
+        if self._http is None:
+            client = self.cluster.by_role("client")[0].name
+            self._http = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, initializer=_enter_netns, initargs=(f"/run/netns/{self.ns_name(client)}",))
+        return self._http.submit(_get, url, timeout).result()
+
+    # --- teardown ---------------------------------------------------------------------
+    def destroy(self) -> None:
+        if self._http is not None:
+            self._http.shutdown(wait=False, cancel_futures=True)
+        errors = destroy_recorded(self.state)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if errors:
+            raise LabError(f"teardown of {self.name} left things behind:\n" + "\n".join(errors),
+                           "run `lvslab clean`")
+
+
+def _get(url: str, timeout: float) -> HttpReply:
+    started = time.monotonic()
+    try:
+        with requests.Session() as session:  # a new TCP connection per request, as a new browser would
+            reply = session.get(url, timeout=timeout, headers={"Connection": "close"})
+        return HttpReply(True, reply.status_code, reply.text, "", time.monotonic() - started)
+    except requests.RequestException as exc:
+        return HttpReply(False, None, "", f"{type(exc).__name__}: {exc}", time.monotonic() - started)
+
+
+def destroy_recorded(state: dict) -> list[str]:
+    """Kill each recorded node init (its PID namespace dies with it), then drop the netns.
+
+    Each item is handled on its own so one failure does not leave the rest behind.
+    """
+    errors: list[str] = []
+    for name, node in state.get("nodes", {}).items():
+        pid = node["pid"]
+        if _starttime(pid) == node["starttime"]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 15
+    for name, node in state.get("nodes", {}).items():
+        for pid in (node["pid"], node.get("unshare")):
+            while pid and _starttime(pid) is not None and time.monotonic() < deadline:
+                try:  # reap unshare if it is our child; harmless otherwise
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+                time.sleep(0.05)
+            if pid and _starttime(pid) is not None and pid == node["pid"]:
+                errors.append(f"node {name}: init {pid} still alive")
+    for ns in state.get("netns", []):
+        if not ns.startswith(PREFIX):
+            continue
+        try:
+            netns.remove(ns)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            errors.append(f"netns {ns}: {exc}")
+    return errors
+
+
+def clean_all() -> list[str]:
+    """Undo whatever crashed runs left: recorded nodes, lvslab-* namespaces, run dirs."""
+    report: list[str] = []
+    if RUN_DIR.is_dir():
+        for state_file in sorted(RUN_DIR.glob("*/state.json")):
+            state = json.loads(state_file.read_text())
+            report.append(f"lab {state['name']}: {len(state.get('nodes', {}))} node(s)")
+            report += destroy_recorded(state)
+            shutil.rmtree(state_file.parent, ignore_errors=True)
+    for ns in netns.listnetns():
+        if ns.startswith(PREFIX):
+            netns.remove(ns)
+            report.append(f"removed netns {ns}")
+    return report
+
+
+class NetnsProvider(Provider):
+    name = "netns"
+
+    def check_host(self) -> None:
+        if os.geteuid() != 0:
+            raise LabError("the netns lab needs root (namespaces, mounts, IPVS)",
+                           "run it as root, e.g. `sudo pytest scenarios/ --lab=netns`")
+        detect.require_ipvs()
+        for tool in ("unshare", "nsenter", "mount"):
+            if shutil.which(tool) is None:
+                raise LabError(f"{tool} is missing", "apt-get install util-linux mount")
+
+    def create(self, cluster: Cluster, *, lab_name: str | None = None) -> Lab:
+        name = lab_name or f"{PREFIX}{secrets.token_hex(2)}"
+        if not name.startswith(PREFIX):
+            raise LabError(f"lab name {name!r} must start with {PREFIX!r}", f"use e.g. {PREFIX}mine")
+        return NetnsLab(cluster, name, image.image_root())

@@ -1,0 +1,85 @@
+"""Provisioning: the tutorial's chapters as scripts, run on the nodes of any provider.
+
+Stages are cumulative and named after the tutorial's checks they make possible:
+  ch5  balancers built through chapter 4 (heartbeat started), Apache on the web nodes
+  ch6  the Apache nodes accept the VIP (chapter 6)
+Chapter 7 only tests; it needs stage ch6.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import tarfile
+from pathlib import Path
+
+from lab import log
+from lab.errors import LabError
+from lab.node import Node, Result
+from lab.providers.base import Lab
+
+HERE = Path(__file__).parent
+NODE_DIR = "/usr/local/lib/lvslab/provision"  # where the scripts live inside a node
+STAGES = ("ch5", "ch6")
+PLAN: dict[str, dict[str, list[str]]] = {
+    "ch5": {
+        "realserver": ["ch0-apache.sh"],
+        "balancer": ["ch1-ipvs.sh", "ch2-packages.sh", "ch3-forwarding.sh", "ch4-heartbeat.sh"],
+    },
+    "ch6": {"realserver": ["ch6-realserver.sh"]},
+}
+
+
+def _scripts_tar() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted(HERE.iterdir()):
+            if path.suffix == ".sh" or path.name == "LVSSyncDaemonSwap":
+                tar.add(path, arcname=path.name)
+    return buffer.getvalue()
+
+
+class Provisioner:
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.env = lab.cluster.provision_env()
+        self.done: list[str] = []
+        self._installed: set[str] = set()
+        self.transcript: list[Result] = []
+
+    def _install(self, node: Node) -> None:
+        if node.name in self._installed:
+            return
+        result = node.run(f"mkdir -p {NODE_DIR} && tar -x -C {NODE_DIR}", stdin=_scripts_tar())
+        if not result.ok:
+            raise LabError(f"could not copy the provisioning scripts into {node.name}:\n{result.describe()}")
+        self._installed.add(node.name)
+
+    def run_script(self, node: Node, script: str, *, timeout: float = 900) -> Result:
+        self._install(node)
+        with log.step(f"{node.name}: {script}"):
+            result = node.run(["bash", f"{NODE_DIR}/{script}"], env=self.env, timeout=timeout)
+        self.transcript.append(result)
+        if not result.ok:
+            raise LabError(f"provisioning step {script} failed on {node.name}:\n{result.describe()}",
+                           "see the script in lab/provision/ and the node's logs under reports/")
+        return result
+
+    def _run_role_scripts(self, node: Node, scripts: list[str]) -> None:
+        for script in scripts:
+            self.run_script(node, script)
+
+    def reach(self, stage: str) -> None:
+        """Run every chapter up to `stage` not yet run, nodes in parallel."""
+        if stage not in STAGES:
+            raise LabError(f"unknown stage {stage!r}", f"use one of {', '.join(STAGES)}")
+        for name in STAGES[: STAGES.index(stage) + 1]:
+            if name in self.done:
+                continue
+            with log.step(f"provisioning to stage {name}"):
+                jobs = [(node, PLAN[name].get(node.spec.role, [])) for node in self.lab]
+                jobs = [(node, scripts) for node, scripts in jobs if scripts]
+                with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                    for future in [pool.submit(self._run_role_scripts, n, s) for n, s in jobs]:
+                        future.result()
+            self.done.append(name)

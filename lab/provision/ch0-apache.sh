@@ -1,0 +1,15 @@
+#!/bin/bash
+# Before the tutorial: "I assume that you have installed a basic Debian installation on all
+# four nodes, and that you have installed Apache on webserver1 and webserver2".
+# Runs on: webserver1, webserver2.
+. "$(dirname "$0")/common.sh"
+ensure_packages apache2
+# The main web site. Bookworm's document root is /var/www/html (the tutorial's was /var/www).
+write_file /var/www/html/index.html 0644 <<HTML
+<html><body><h1>$(uname -n)</h1><p>served by $(uname -n)</p></body></html>
+HTML
+if [[ -f /run/apache2/apache2.pid ]] && kill -0 "$(</run/apache2/apache2.pid)" 2>/dev/null; then
+    say "apache2 already running"
+else
+    /etc/init.d/apache2 start
+fi

@@ -1,0 +1,79 @@
+#!/bin/bash
+# Chapter 4: Configure heartbeat And ldirectord.  Runs on: loadb1, loadb2 (identical files).
+. "$(dirname "$0")/common.sh"
+read -r -a BALANCERS <<< "$LAB_BALANCERS"
+
+# /etc/ha.d/ha.cf as documented; ipfail moved to /usr/libexec/heartbeat on bookworm.
+{
+    cat <<CONF
+logfacility        local0
+bcast        $LAB_IFACE                # Linux
+mcast $LAB_IFACE $LAB_MCAST_GROUP $LAB_UDPPORT 1 0
+auto_failback $LAB_AUTO_FAILBACK
+CONF
+    for node in "${BALANCERS[@]}"; do printf 'node        %s\n' "$node"; done
+    cat <<CONF
+respawn hacluster /usr/libexec/heartbeat/ipfail
+apiauth ipfail gid=haclient uid=hacluster
+# --- lvs-ha-lab additions (docs/bookworm-differences.md) ---
+logfile /var/log/ha-log
+CONF
+    # The tutorial leaves heartbeat's timing at its defaults; the lab states it (cluster.json).
+    for key in keepalive warntime deadtime initdead; do
+        var="LAB_HB_${key^^}"
+        [[ -n ${!var:-} ]] && printf '%s %s\n' "$key" "${!var}"
+    done
+} | write_file /etc/ha.d/ha.cf 0644
+
+write_file /etc/ha.d/haresources 0644 <<CONF
+$LAB_PREFERRED        \\
+        ldirectord::ldirectord.cf \\
+        LVSSyncDaemonSwap::master \\
+        IPaddr2::$LAB_VIP/$LAB_PREFIXLEN/$LAB_IFACE/$LAB_BROADCAST
+CONF
+
+write_file /etc/ha.d/authkeys 0600 <<CONF
+auth 3
+3 md5 $LAB_AUTHKEY
+CONF
+chmod 600 /etc/ha.d/authkeys
+
+{
+    cat <<CONF
+checktimeout=$LAB_CHECKTIMEOUT
+checkinterval=$LAB_CHECKINTERVAL
+autoreload=no
+logfile="local0"
+quiescent=yes
+
+virtual=$LAB_VIP:$LAB_PORT
+CONF
+    for real in $LAB_REALSERVERS; do printf '        real=%s:%s %s\n' "$real" "$LAB_PORT" "$LAB_FORWARDING"; done
+    cat <<CONF
+        fallback=$LAB_FALLBACK $LAB_FORWARDING
+        service=http
+        request="$LAB_REQUEST"
+        receive="$LAB_RECEIVE"
+        scheduler=$LAB_SCHEDULER
+CONF
+    [[ -n ${LAB_PERSISTENT:-} ]] && printf '        persistent=%s\n' "$LAB_PERSISTENT"
+    cat <<CONF
+        protocol=$LAB_PROTOCOL
+        checktype=negotiate
+CONF
+} | write_file /etc/ha.d/ldirectord.cf 0644
+
+# LVSSyncDaemonSwap is in no bookworm package: the lab supplies it (lab/provision/LVSSyncDaemonSwap).
+install -m 0755 "$(dirname "$0")/LVSSyncDaemonSwap" /etc/ha.d/resource.d/LVSSyncDaemonSwap
+
+# Startup links: heartbeat on, ldirectord off (heartbeat starts it). Bookworm's update-rc.d
+# ignores the explicit start/stop runlevels and uses the script's LSB header instead.
+update-rc.d heartbeat start 75 2 3 4 5 . stop 05 0 1 6 . 2>&1 || true
+update-rc.d -f ldirectord remove
+
+if /etc/init.d/heartbeat status >/dev/null 2>&1; then
+    say "heartbeat already running"
+else
+    /etc/init.d/ldirectord stop || true
+    /etc/init.d/heartbeat start
+fi

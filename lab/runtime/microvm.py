@@ -1,0 +1,122 @@
+"""Run a command (the pytest session) inside a microVM booted on Debian's kernel.
+
+This machine's kernel has no IPVS and KVM is unusable, so virtme-ng boots Debian's
+generic kernel under TCG with this machine's root shared read-only over 9p, the node
+image attached as a read-only virtio disk, and reports/ writable. The VM has no network
+device: the lab's traffic never leaves it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lab import log
+from lab.errors import LabError
+from lab.runtime import image
+from lab.runtime.detect import IN_VM_ENV
+
+KERNEL_META = "linux-image-amd64"  # Debian's generic flavour: -cloud-amd64 has no 9p
+HERE = Path(__file__).parent
+
+
+def _kernel_package() -> str:
+    proc = subprocess.run(["apt-cache", "depends", KERNEL_META], capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("Depends: linux-image-"):
+            return line.split()[1]
+    raise LabError(f"cannot resolve {KERNEL_META} with apt-cache: {proc.stderr.strip() or proc.stdout.strip()}",
+                   "run `apt-get update` (the microVM boots Debian's kernel package)")
+
+
+def ensure_kernel() -> Path:
+    """Debian's kernel, extracted (not installed) into the cache, modules indexed. Returns vmlinuz."""
+    cached = sorted((image.cache_dir() / "kernel").glob("linux-image-*/root/boot/vmlinuz-*"))
+    if cached and not os.environ.get("LVSLAB_KERNEL_REFRESH"):
+        return cached[-1]
+    package = _kernel_package()
+    folder = image.cache_dir() / "kernel" / package
+    with log.step(f"microVM kernel: {package}"):
+        folder.mkdir(parents=True, exist_ok=True)
+        got = subprocess.run(["apt-get", "download", package], cwd=folder, capture_output=True, text=True)
+        debs = sorted(folder.glob("*.deb"))
+        if got.returncode != 0 or not debs:
+            raise LabError(f"apt-get download {package} failed: {got.stderr.strip()}", "run `apt-get update`")
+        subprocess.run(["dpkg", "-x", str(debs[-1]), str(folder / "root")], check=True)
+        release = package.removeprefix("linux-image-")
+        subprocess.run(["depmod", "-b", str(folder / "root"), release], check=True)
+        debs[-1].unlink()
+    return next((folder / "root/boot").glob("vmlinuz-*"))
+
+
+def check_host() -> None:
+    missing = [(tool, pkg) for tool, pkg in (("qemu-system-x86_64", "qemu-system-x86"), ("udevadm", "udev"),
+                                              ("mkfs.ext4", "e2fsprogs"), ("mmdebstrap", "mmdebstrap"))
+               if shutil.which(tool) is None]
+    if missing:
+        raise LabError("the microVM needs " + ", ".join(t for t, _ in missing),
+                       "apt-get install " + " ".join(p for _, p in missing) + " (or run `make setup`)")
+    if _vng() is None:
+        raise LabError("virtme-ng (vng) is not installed", "pip install virtme-ng (or run `make setup`)")
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (namespaces, mounts, IPVS inside the microVM)", "run it as root")
+
+
+def _vng() -> str | None:
+    beside_python = Path(sys.executable).parent / "vng"
+    return str(beside_python) if beside_python.exists() else shutil.which("vng")
+
+
+def vm_argv(command: list[str], *, kernel: Path, disk: Path, rwdirs: list[Path], memory: str, cpus: int,
+            env: dict[str, str]) -> list[str]:
+    """The exact vng invocation (also printed, so a run can be reproduced by hand)."""
+    entry = ["env", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", str(HERE / "vm-entry.sh"), *command]
+    argv = [_vng() or "vng", "--run", str(kernel), "--disable-kvm", "--force-9p",
+            "--memory", memory, "--cpus", str(cpus),
+            # "=" form: argparse would take a separate "-drive ..." for an option of its own
+            f"--qemu-opts=-drive file={disk},if=virtio,format=raw,readonly=on"]
+    for folder in rwdirs:
+        argv += [f"--rwdir={folder.resolve()}"]
+    return argv + ["--exec", shlex.join(entry)]
+
+
+def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, timeout: float,
+              memory: str = "4G") -> int:
+    """Prepare image and kernel, boot, stream the command's output, return its exit code."""
+    check_host()
+    disk = image.ensure_ext4()
+    kernel = ensure_kernel()
+    for folder in rwdirs:
+        folder.mkdir(parents=True, exist_ok=True)
+    env = {IN_VM_ENV: "1", "LVSLAB_CWD": str(cwd), "LVSLAB_WHY": why, "LVSLAB_CACHE": str(image.cache_dir()),
+           "PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    argv = vm_argv(command, kernel=kernel, disk=disk, rwdirs=rwdirs, memory=memory,
+                   cpus=os.cpu_count() or 2, env=env)
+    log.info(f"microVM: {shlex.join(argv)}")
+    vng_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, env=vng_env, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log.info(f"microVM: still running after {timeout:.0f} s: stopping it (watchdog)")
+        return 124
+    except KeyboardInterrupt:
+        log.info("microVM: interrupted: stopping it")
+        return 130
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.info(f"microVM: stopped after {time.monotonic() - started:.0f} s")
