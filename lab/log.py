@@ -14,11 +14,13 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import Callable, Iterator, TextIO
 
 _local = threading.local()
 _lock = threading.Lock()
 _sinks: list[TextIO] = []
+# Where live lines go; the pytest plugin points this past pytest's fd-level capture.
+terminal_writer: Callable[[str], None] | None = None
 timings: list[tuple[str, float]] = []
 
 
@@ -41,7 +43,10 @@ def info(message: str) -> None:
     line = f"{'  ' * _depth()}{message}"
     stamp = time.strftime("%H:%M:%S")
     with _lock:
-        print(line, file=_stream(), flush=True)
+        if terminal_writer is not None:
+            terminal_writer(line)
+        else:
+            print(line, file=_stream(), flush=True)
         for sink in _sinks:
             print(f"{stamp} {line}", file=sink)
 

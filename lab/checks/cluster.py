@@ -1,0 +1,37 @@
+"""Readings of the whole cluster built from the per-node parsers: who holds the VIP, its table."""
+
+from __future__ import annotations
+
+from lab.checks.ipaddr import parse_interface
+from lab.checks.ipvsadm import IpvsTable, parse_table
+from lab.node import Node
+from lab.providers.base import Lab
+from lab.wait import wait_until
+
+
+def holds_vip(node: Node, vip: str, interface: str = "eth0") -> bool:
+    return vip in parse_interface(node.succeed(["ip", "addr", "show", interface])).addresses
+
+
+def ipvs_table(node: Node) -> IpvsTable:
+    return parse_table(node.succeed(["ipvsadm", "-L", "-n"]))
+
+
+def vip_holders(lab: Lab) -> list[str]:
+    cluster = lab.cluster
+    return [n.name for n in cluster.balancers if holds_vip(lab.node(n.name), cluster.vip, cluster.interface)]
+
+
+def wait_for_active(lab: Lab, name: str, *, timeout: float) -> IpvsTable:
+    """Wait until `name` alone holds the VIP and runs the virtual service; return its table."""
+    cluster = lab.cluster
+    service = f"{cluster.vip}:{cluster.service.port}"
+
+    def probe() -> tuple[bool, str]:
+        holders = vip_holders(lab)
+        table = ipvs_table(lab.node(name))
+        ok = holders == [name] and table.service(service) is not None
+        return ok, f"VIP held by {holders or 'nobody'}; {name}'s table: {table}"
+
+    wait_until(probe, timeout=timeout, interval=3, what=f"{name} to become the active balancer")
+    return ipvs_table(lab.node(name))

@@ -1,0 +1,76 @@
+"""Where Debian 12 (bookworm) differs from the 2006 tutorial, and what the lab does about it.
+
+The single source for docs/bookworm-differences.md (`lvslab differences`) and for the
+report's differences section; a unit test keeps the document in step with this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Difference:
+    key: str
+    chapter: str
+    tutorial: str
+    bookworm: str
+    lab: str
+
+
+DIFFERENCES: tuple[Difference, ...] = (
+    Difference("ultramonkey", "2", "`apt-get install ultramonkey` from ultramonkey.org",
+               "no ultramonkey package; heartbeat 3.0.6, ldirectord 4.12, ipvsadm 1.31, resource-agents, "
+               "cluster-glue and libwww-perl are Debian packages",
+               "ch2-packages.sh installs those packages (only when absent)"),
+    Difference("debconf", "2", "install questions: load IPVS rules on boot? No; daemon method: none",
+               "ipvsadm asks nothing; its settings live in /etc/default/ipvsadm",
+               "ch2-packages.sh writes AUTO=\"false\" and DAEMON=\"none\" there"),
+    Difference("modprobe", "1", "twelve `modprobe ip_vs_*` calls",
+               "same modules", "one `modprobe -a` with the same twelve modules (fewer forks under emulation)"),
+    Difference("ipfail", "4", "`respawn hacluster /usr/lib/heartbeat/ipfail`",
+               "ipfail moved to /usr/libexec/heartbeat/ipfail", "ha.cf uses the new path"),
+    Difference("hacf-additions", "4", "ha.cf logs to syslog facility local0 and leaves heartbeat's timing "
+               "at its defaults",
+               "same daemon; defaults unchanged",
+               "ha.cf adds `logfile /var/log/ha-log` (evidence) and states keepalive 1, warntime 5, deadtime "
+               "10, initdead 10 (from cluster.json) so failover detection is bounded under emulation"),
+    Difference("LVSSyncDaemonSwap", "4-5", "/etc/ha.d/resource.d/LVSSyncDaemonSwap from Ultra Monkey; status "
+               "prints `master running(ipvs_syncmaster pid: 1591)`",
+               "absent from every bookworm package",
+               "the lab supplies lab/provision/LVSSyncDaemonSwap (master start/stop/status); its status reads "
+               "`ipvsadm -L --daemon` and prints `master running (mcast=eth0, syncid=0)`"),
+    Difference("sync-threads", "5", "the sync daemon is the kernel thread ipvs_syncmaster",
+               "since Linux 3.x its threads are named ipvs-m:SYNCID:N (backup ipvs-b:...), and a node in its "
+               "own PID namespace cannot see kernel threads",
+               "sync daemon state is read with `ipvsadm -L --daemon`, per network namespace"),
+    Difference("fallback-local", "5", "fallback 127.0.0.1:80 shown with Forward `Local`",
+               "Linux no longer marks local real servers: it shows `Route`",
+               "the chapter 5 check accepts Route or Local for the fallback only"),
+    Difference("update-rc.d", "4", "`update-rc.d heartbeat start 75 2 3 4 5 . stop 05 0 1 6 .`",
+               "update-rc.d ignores explicit runlevels and uses the script's LSB header",
+               "the command is run as written; its warning is expected"),
+    Difference("iproute", "6", "`apt-get install iproute`", "the package is iproute2",
+               "ch6-realserver.sh ensures iproute2"),
+    Difference("docroot", "6", "document root /var/www, /var/www/ldirector.html",
+               "Apache's default site serves /var/www/html", "ldirector.html and index.html go to /var/www/html"),
+    Difference("ip-addr-format", "5", "`ip addr sh eth0` prints `eth0: mtu 1500 qdisc pfifo_fast`",
+               "iproute2 6.1 adds flags, state and `eth0@ifN` for a veth", "checks parse the addresses, not the text"),
+    Difference("node-boot", "-", "four installed Debian hosts with init and syslog",
+               "the netns lab's nodes are namespaces on one kernel without systemd",
+               "each node's boot creates heartbeat's /run directories from tmpfiles.d and starts busybox syslogd "
+               "so `logfacility local0` and ldirectord's `logfile=\"local0\"` land in /var/log/syslog"),
+)
+
+
+def markdown() -> str:
+    lines = [
+        "# Where bookworm differs from the tutorial",
+        "",
+        "Generated from `lab/differences.py` by `lvslab differences`; do not edit by hand.",
+        "",
+        "| chapter | tutorial (2006) | Debian 12 | what the lab does |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {d.chapter} | {d.tutorial} | {d.bookworm} | {d.lab} |" for d in DIFFERENCES]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,36 @@
+"""Evidence on failure: each node's IPVS table, addresses and daemon logs, saved under reports/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from lab.providers.base import Lab
+
+COMMON = ["ip addr", "ps -ef"]
+BY_ROLE = {
+    "balancer": ["ipvsadm -L -n", "ipvsadm -L -n -c", "ipvsadm -L --daemon",
+                 "ldirectord ldirectord.cf status", "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status",
+                 "tail -n 200 /var/log/ha-log", "tail -n 200 /var/log/syslog"],
+    "realserver": ["sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce",
+                   "tail -n 50 /var/log/apache2/access.log", "tail -n 50 /var/log/apache2/error.log"],
+}
+
+
+def collect(lab: Lab, folder: Path) -> Path:
+    """Write one file per node; each command's failure is recorded, never raised."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for node in lab:
+        parts = []
+        for command in COMMON + BY_ROLE.get(node.spec.role, []):
+            try:
+                result = node.run(command, timeout=30)
+                parts.append(f"$ {command}   (exit {result.rc})\n{result.stdout}{result.stderr}")
+            except Exception as error:  # evidence is best effort: never mask the test's own failure
+                parts.append(f"$ {command}\n[could not run: {error}]")
+        (folder / f"{node.name}.txt").write_text("\n".join(parts))
+    return folder
+
+
+def folder_for(reports: Path, nodeid: str) -> Path:
+    return reports / "evidence" / re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid)[-120:]

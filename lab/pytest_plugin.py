@@ -1,0 +1,214 @@
+"""pytest plugin: `--lab=netns` builds the tutorial's cluster and runs the scenarios on it.
+
+On a kernel without IPVS the whole session re-runs inside a Debian microVM (see
+lab/runtime/microvm.py); its output streams here and reports/ is written on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from lab import evidence, log
+from lab.cluster import Cluster, load_cluster
+from lab.errors import LabError
+from lab.node import Node
+from lab.providers import PROVIDERS, get_provider
+from lab.providers.base import Lab
+from lab.provision import Provisioner
+from lab.report import TutorialReport
+from lab.runtime import detect, image
+from lab.runtime.choose import KERNEL_CHOICES, choose_kernel
+
+HELP_LAB = "build the tutorial's cluster with this provider and run the scenarios on it"
+HELP_KERNEL = ("where the netns lab runs: host (this kernel, needs IPVS and root), microvm (Debian kernel "
+               "under TCG), auto (host when it has IPVS, else microvm)")
+HELP_TIMEOUT = "watchdog: stop the microVM after this many seconds"
+CHAPTER_ORDER = ("chapter5", "chapter6", "chapter7")
+MARKERS = {
+    "chapter5": "the tutorial's chapter 5 checks (load balancers)",
+    "chapter6": "the tutorial's chapter 6 (Apache nodes accept the VIP)",
+    "chapter7": "the tutorial's chapter 7 checks (real HTTP, real-server failure, balancer failover)",
+}
+_report_key = pytest.StashKey[TutorialReport]()
+_live_labs: list[Lab] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lvslab", "lvs-ha-lab")
+    group.addoption("--lab", choices=sorted(PROVIDERS), default=None, help=HELP_LAB)
+    group.addoption("--lab-kernel", choices=KERNEL_CHOICES, default="auto", help=HELP_KERNEL)
+    group.addoption("--lab-timeout", type=float, default=3600.0, help=HELP_TIMEOUT)
+    group.addoption("--lab-vm-memory", default="4G", help="memory of the microVM (default 4G)")
+    group.addoption("--lab-reports", default="reports", help="folder for reports (default reports/)")
+
+
+def _reports(config: pytest.Config) -> Path:
+    return (config.invocation_params.dir / config.option.lab_reports).resolve()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.option.lab is None:
+        return None
+    reports = _reports(config)
+    if config.option.xmlpath is None:
+        config.option.xmlpath = str(reports / "junit.xml")
+    if config.option.lab != "netns" or detect.in_microvm():
+        return None
+    try:
+        choice = choose_kernel(config.option.lab_kernel)
+        if choice.where == "host":
+            os.environ["LVSLAB_WHY"] = choice.why
+            return None
+        from lab.runtime.microvm import run_in_vm
+
+        log.add_sink(reports / "lab.log")
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *config.invocation_params.args]
+        return run_in_vm(command, cwd=config.invocation_params.dir, rwdirs=[reports], why=choice.why,
+                         timeout=config.option.lab_timeout, memory=config.option.lab_vm_memory)
+    except LabError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    config.stash[_report_key] = TutorialReport()
+    if config.option.lab and not hasattr(config, "workerinput"):
+        log.add_sink(_reports(config) / "lab.log")
+        log.terminal_writer = _live_writer(config)
+
+
+def _live_writer(config: pytest.Config):  # noqa: ANN202
+    """Progress lines shown live: pytest captures fd 2 during tests and fixtures."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+
+    def write(line: str) -> None:
+        reporter = config.pluginmanager.getplugin("terminalreporter")
+        if capman is None or reporter is None:
+            print(line, file=sys.__stderr__, flush=True)
+            return
+        with capman.global_and_fixture_disabled():
+            reporter.write_line(line)
+
+    return write
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not config.option.lab:
+        return ["lvslab: no --lab given: scenarios will be skipped (unit tests only)"]
+    info = detect.kernel_info()
+    lines = [f"lvslab: provider {config.option.lab}, kernel {info.release} "
+             f"({os.environ.get('LVSLAB_WHY', info.why)})",
+             f"lvslab: node image {image.image_root() if os.environ.get(image.IMAGE_ENV) else image.image_dir()}"]
+    config.stash[_report_key].header.extend(lines)
+    return lines
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tutorial is a story: chapter 5 before 6 before 7, whatever the file order."""
+    def chapter(item: pytest.Item) -> int:
+        for index, name in enumerate(CHAPTER_ORDER):
+            if item.get_closest_marker(name):
+                return index
+        return -1
+
+    items.sort(key=chapter)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and report.when in ("setup", "call") and _live_labs:
+        folder = evidence.folder_for(_reports(item.config), item.nodeid)
+        try:
+            evidence.collect(_live_labs[-1], folder)
+            report.sections.append(("lvslab evidence", f"saved under {folder}"))
+        except Exception as error:  # never hide the test's own failure
+            report.sections.append(("lvslab evidence", f"could not be collected: {error}"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    report = config.stash[_report_key]
+    if config.option.lab and report.records:
+        report.figures.update({title: f"{seconds:.1f} s" for title, seconds in log.timings
+                               if title.startswith(("lab:", "stage ", "provisioning", "chapter"))})
+        for path in report.write(_reports(config)):
+            log.info(f"report: {path}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    log.terminal_writer = None
+    # Also reached after Ctrl-C, when session fixtures may not have been torn down.
+    while _live_labs:
+        lab = _live_labs.pop()
+        try:
+            lab.destroy()
+        except LabError as error:
+            log.info(f"teardown: {error}")
+
+
+# --- fixtures ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    return load_cluster()
+
+
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Lab]:
+    name = request.config.option.lab
+    if name is None:
+        pytest.skip("scenarios need a lab: run with --lab=netns")
+    provider = get_provider(name)
+    try:
+        provider.check_host()
+    except LabError as error:
+        pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
+    the_lab = provider.create(cluster)
+    _live_labs.append(the_lab)
+    try:
+        with log.step(f"lab: bring-up of {the_lab.describe()} (nodes and network)"):
+            the_lab.start()
+        yield the_lab
+    finally:
+        with log.step(f"lab: teardown of {the_lab.describe()}"):
+            if the_lab in _live_labs:
+                _live_labs.remove(the_lab)
+            the_lab.destroy()
+
+
+@pytest.fixture(scope="session")
+def provisioner(lab: Lab) -> Provisioner:
+    return Provisioner(lab)
+
+
+@pytest.fixture(scope="session")
+def tutorial(request: pytest.FixtureRequest) -> TutorialReport:
+    """The reproduction report: scenarios check through tutorial.expect(...)."""
+    return request.config.stash[_report_key]
+
+
+@pytest.fixture(autouse=True)
+def _name_checks_after_test(request: pytest.FixtureRequest) -> None:
+    request.config.stash[_report_key].current_test = request.node.nodeid
+
+
+def _node_fixture(name: str):  # noqa: ANN202 - a pytest fixture factory
+    @pytest.fixture(name=name, scope="session")
+    def node(lab: Lab) -> Node:
+        return lab.node(name)
+
+    return node
+
+
+for _spec in load_cluster().nodes:  # loadb1, loadb2, webserver1, webserver2, client
+    globals()[f"_node_{_spec.name}"] = _node_fixture(_spec.name)
+
+from lab.stages import chapter5_cluster, chapter6_cluster  # noqa: E402,F401  (stage fixtures)

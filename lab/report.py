@@ -1,0 +1,133 @@
+"""The tutorial reproduction report: each documented check, what it documents, what the lab saw.
+
+Scenarios record checks through `TutorialReport.expect`; at the end of the session the
+report is written as reports/tutorial-report.md and .html, with the bookworm differences.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from lab.differences import DIFFERENCES
+from lab.node import Command, Node, Result, as_shell
+from lab.wait import wait_until
+
+
+@dataclass
+class CheckRecord:
+    chapter: str
+    title: str
+    node: str
+    command: str
+    documented: str
+    observed: str = ""
+    verdict: str = "ERROR"
+    note: str = ""
+    test: str = ""
+
+
+@dataclass
+class TutorialReport:
+    header: list[str] = field(default_factory=list)
+    records: list[CheckRecord] = field(default_factory=list)
+    figures: dict[str, str] = field(default_factory=dict)
+    current_test: str = ""
+
+    def expect(self, chapter: str, title: str, node: Node, command: Command, *, documented: str,
+               verify: Callable[[Result], None], timeout: float = 0, interval: float = 2) -> Result:
+        """Run the tutorial's command on a node and verify what it printed.
+
+        `verify` raises AssertionError (expected vs seen) when the output is wrong; with a
+        timeout the check is retried until it holds, and the last output is what is reported.
+        """
+        __tracebackhide__ = True
+        record = CheckRecord(chapter, title, node.name, as_shell(command), documented, test=self.current_test)
+        self.records.append(record)
+
+        def attempt() -> tuple[bool, tuple[Result, str]]:
+            result = node.run(command)
+            record.observed = (result.stdout + result.stderr).rstrip()
+            try:
+                verify(result)
+            except AssertionError as failure:
+                return False, (result, str(failure))
+            return True, (result, "")
+
+        try:
+            result, _ = wait_until(attempt, timeout=timeout, interval=interval,
+                                   what=f"{title} ({node.name}: {as_shell(command)})")
+        except AssertionError as failure:
+            record.verdict, record.note = "FAIL", str(failure)
+            raise
+        except Exception as error:
+            record.verdict, record.note = "ERROR", f"{type(error).__name__}: {error}"
+            raise
+        record.verdict = "PASS"
+        return result
+
+    def record(self, chapter: str, title: str, node: str, command: str, documented: str, observed: str,
+               verdict: str, note: str = "") -> None:
+        """A check made by other means than one node command (e.g. HTTP from the client)."""
+        self.records.append(CheckRecord(chapter, title, node, command, documented, observed, verdict, note,
+                                        self.current_test))
+
+    # --- writing --------------------------------------------------------------------
+    def write(self, folder: Path) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        md, page = folder / "tutorial-report.md", folder / "tutorial-report.html"
+        md.write_text(self.markdown())
+        page.write_text(self.html())
+        return [md, page]
+
+    def _summary(self) -> str:
+        counts = {v: sum(r.verdict == v for r in self.records) for v in ("PASS", "FAIL", "ERROR")}
+        return ", ".join(f"{n} {v.lower()}" for v, n in counts.items())
+
+    def markdown(self) -> str:
+        out = ["# Tutorial reproduction report", "",
+               "How To Set Up A Loadbalanced High-Availability Apache Cluster, reproduced on real IPVS.", "",
+               f"Written {time.strftime('%Y-%m-%d %H:%M:%S')}. Checks: {self._summary()}.", ""]
+        out += [f"- {line}" for line in self.header] + [""]
+        if self.figures:
+            out += ["## Figures", ""] + [f"- {k}: {v}" for k, v in self.figures.items()] + [""]
+        out += ["## Checks", ""]
+        for r in self.records:
+            out += [f"### [{r.verdict}] chapter {r.chapter}: {r.title}", "",
+                    f"node `{r.node}`, command `{r.command}`, test `{r.test}`", "",
+                    "Tutorial:", "", "```", r.documented or "(no output documented)", "```", "",
+                    "Observed:", "", "```", r.observed or "(nothing)", "```", ""]
+            if r.note:
+                out += ["Note:", "", "```", r.note, "```", ""]
+        out += ["## Where bookworm differs from the tutorial", "",
+                "| chapter | tutorial | Debian 12 | what the lab does |", "|---|---|---|---|"]
+        out += [f"| {d.chapter} | {d.tutorial} | {d.bookworm} | {d.lab} |" for d in DIFFERENCES]
+        return "\n".join(out) + "\n"
+
+    def html(self) -> str:
+        esc = html.escape
+        colour = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#9a6700"}
+        rows = "".join(
+            f"<tr><td style='color:{colour.get(r.verdict, '#000')};font-weight:bold'>{r.verdict}</td>"
+            f"<td>{esc(r.chapter)}</td><td>{esc(r.title)}</td><td>{esc(r.node)}</td><td><code>{esc(r.command)}</code></td>"
+            f"<td><pre>{esc(r.documented)}</pre></td><td><pre>{esc(r.observed)}</pre>"
+            f"{'<pre class=note>' + esc(r.note) + '</pre>' if r.note else ''}</td></tr>"
+            for r in self.records)
+        diffs = "".join(f"<tr><td>{esc(d.chapter)}</td><td>{esc(d.tutorial)}</td><td>{esc(d.bookworm)}</td>"
+                        f"<td>{esc(d.lab)}</td></tr>" for d in DIFFERENCES)
+        header = "".join(f"<li>{esc(line)}</li>" for line in self.header)
+        figures = "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in self.figures.items())
+        return f"""<!doctype html><html><head><meta charset="utf-8"><title>Tutorial reproduction report</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
+td,th{{border:1px solid #ccc;padding:4px;vertical-align:top;font-size:13px}}pre{{margin:0;white-space:pre-wrap}}
+.note{{color:#cf222e}}</style></head><body>
+<h1>Tutorial reproduction report</h1><p>Checks: {self._summary()}</p><ul>{header}</ul>
+{'<h2>Figures</h2><ul>' + figures + '</ul>' if figures else ''}
+<h2>Checks</h2><table><tr><th>verdict</th><th>ch.</th><th>check</th><th>node</th><th>command</th>
+<th>tutorial</th><th>observed</th></tr>{rows}</table>
+<h2>Where bookworm differs from the tutorial</h2><table><tr><th>ch.</th><th>tutorial</th><th>Debian 12</th>
+<th>what the lab does</th></tr>{diffs}</table></body></html>
+"""

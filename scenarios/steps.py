@@ -1,0 +1,102 @@
+"""The tutorial's chapter 5 checks as steps, run in chapter 5 and again, inverted, in chapter 7.
+
+Each step runs the tutorial's own command on a balancer, parses what it printed and
+compares it with what the tutorial documents (lab/tutorial.py), through tutorial.expect,
+which also records the check in the reproduction report.
+"""
+
+from __future__ import annotations
+
+from lab import tutorial as doc
+from lab.checks.daemons import parse_ldirectord_status, parse_sync_status
+from lab.checks.ipaddr import parse_interface
+from lab.checks.ipvsadm import parse_table, table_differences
+from lab.cluster import Cluster
+from lab.node import Node, Result
+from lab.report import TutorialReport
+
+
+def check_vip_listing(tutorial: TutorialReport, cluster: Cluster, node: Node, *, active: bool,
+                      chapter: str = "5", timeout: float = 0) -> None:
+    def verify(result: Result) -> None:
+        eth0 = parse_interface(result.stdout)
+        assert node.address in eth0.addresses, f"{node.name} lost its own address {node.address}: {eth0.addresses}"
+        vip = [inet for inet in eth0.inet if inet.address == cluster.vip]
+        if active:
+            assert vip, f"the active balancer {node.name} should list the VIP {cluster.vip}; eth0 has {eth0.addresses}"
+            seen = (vip[0].prefixlen, vip[0].broadcast, vip[0].secondary)
+            assert seen == (cluster.prefixlen, cluster.broadcast, True), \
+                f"expected inet {cluster.vip}/{cluster.prefixlen} brd {cluster.broadcast} secondary, saw {vip[0]}"
+        else:
+            assert not vip, f"the hot-standby {node.name} should not list the VIP; eth0 has {eth0.addresses}"
+
+    role = "active load balancer lists" if active else "hot-standby does not list"
+    tutorial.expect(chapter, f"the {role} the virtual IP", node, "ip addr sh eth0",
+                    documented=doc.CH5_IP_ADDR_ACTIVE if active else doc.CH5_IP_ADDR_STANDBY,
+                    verify=verify, timeout=timeout)
+
+
+def check_ldirectord(tutorial: TutorialReport, node: Node, *, active: bool, chapter: str = "5") -> None:
+    def verify(result: Result) -> None:
+        status = parse_ldirectord_status(result.stdout + result.stderr)
+        assert status.config == "/etc/ha.d/ldirectord.cf", f"status names {status.config}"
+        assert status.running == active, \
+            f"ldirectord should be {'running' if active else 'stopped'} on {node.name}: {status}"
+
+    tutorial.expect(chapter, f"ldirectord is {'running' if active else 'stopped'}", node,
+                    "ldirectord ldirectord.cf status",
+                    documented=doc.CH5_LDIRECTORD_ACTIVE if active else doc.CH5_LDIRECTORD_STANDBY, verify=verify)
+
+
+def check_ipvs_table(tutorial: TutorialReport, cluster: Cluster, node: Node, *, documented: str,
+                     chapter: str = "5", timeout: float = 0) -> None:
+    fallback = frozenset({cluster.service.fallback})
+
+    def verify(result: Result) -> None:
+        problems = table_differences(parse_table(documented), parse_table(result.stdout), may_show_route=fallback)
+        assert not problems, f"ipvsadm -L -n on {node.name} differs from the tutorial:\n" + "\n".join(problems)
+
+    empty = not parse_table(documented).services
+    tutorial.expect(chapter, "the IPVS table is empty" if empty else "the IPVS table is the documented one",
+                    node, "ipvsadm -L -n", documented=documented, verify=verify, timeout=timeout)
+
+
+def check_sync_daemon(tutorial: TutorialReport, node: Node, *, active: bool, chapter: str = "5") -> None:
+    def verify(result: Result) -> None:
+        status = parse_sync_status(result.stdout)
+        assert status.role == "master" and status.running == active, \
+            f"the sync master should be {'running' if active else 'stopped'} on {node.name}: {status}"
+
+    tutorial.expect(chapter, f"the LVS sync master is {'running' if active else 'stopped'}", node,
+                    "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status",
+                    documented=doc.CH5_SYNC_ACTIVE if active else doc.CH5_SYNC_STANDBY, verify=verify)
+
+
+def served_by(body: str) -> str | None:
+    """Which web node answered: each node's index.html names it in <h1> (ch0-apache.sh)."""
+    start = body.find("<h1>")
+    return body[start + 4: body.find("</h1>", start)] if start >= 0 else None
+
+
+def check_site(tutorial: TutorialReport, lab, *, documented: str, requests: int = 4,
+               answered_by: set[str] | None = None, answers: bool = True, chapter: str = "7") -> list[str | None]:
+    """Ask http://VIP/ from the client `requests` times, each on a new connection."""
+    url = f"http://{lab.cluster.vip}/"
+    replies = [lab.http_get(url, timeout=5) for _ in range(requests)]
+    servers = [served_by(r.body) if r.ok else None for r in replies]
+    observed = "\n".join(f"{i + 1}: {r.describe()}" for i, r in enumerate(replies))
+    try:
+        if answers:
+            assert all(r.ok and r.status == 200 for r in replies), f"the site should answer on {url}:\n{observed}"
+            if answered_by is not None:
+                assert set(servers) == answered_by, f"expected answers from {sorted(answered_by)}, saw {servers}"
+        else:
+            assert not any(r.ok for r in replies), f"requests to {url} should fail:\n{observed}"
+    except AssertionError as failure:
+        tutorial.record(chapter, "the site on the virtual IP", "client", f"GET {url} x{requests}", documented,
+                        observed, "FAIL", str(failure))
+        raise
+    title = "the site answers on the virtual IP" if answers else "the request fails"
+    tutorial.record(chapter, title, "client", f"GET {url} x{requests}", documented,
+                    observed + f"\nanswered by: {servers}", "PASS")
+    return servers

@@ -1,0 +1,102 @@
+"""Chapter 7: Further Testing.
+
+Real HTTP from the client node to http://192.168.0.105: stop Apache on one web node, then
+both, then start them again; stop heartbeat on the active load balancer and watch the
+hot-standby take over; start it again and check that the roles stay (auto_failback off),
+then run chapter 5's tests again and see the inverse results. The tests run in this order
+on one lab: each continues the story from where the previous one left it.
+"""
+
+import time
+
+import pytest
+
+from lab import tutorial as doc
+from lab.checks.cluster import vip_holders, wait_for_active
+from lab.wait import wait_until
+from scenarios.steps import (check_ipvs_table, check_ldirectord, check_site, check_sync_daemon,
+                             check_vip_listing)
+
+pytestmark = [pytest.mark.chapter7, pytest.mark.usefixtures("chapter6_cluster")]
+WEB = {"webserver1", "webserver2"}
+TABLE_WITHOUT_WEBSERVER1 = doc.CH6_IPVSADM_ACTIVE.replace("192.168.0.101:80             Route   1",
+                                                          "192.168.0.101:80             Route   0")
+TABLE_BOTH_DOWN = doc.CH5_IPVSADM_ACTIVE  # quiescent real servers, the fallback back in
+
+
+def test_the_site_answers_on_the_virtual_ip(tutorial, lab):
+    # rr over two healthy real servers: new connections alternate between them.
+    check_site(tutorial, lab, documented=doc.CH7_SITE, answered_by=WEB)
+
+
+def test_the_site_still_answers_with_apache_stopped_on_one_node(tutorial, cluster, lab, loadb1, webserver1):
+    webserver1.succeed("/etc/init.d/apache2 stop")
+    check_ipvs_table(tutorial, cluster, loadb1, documented=TABLE_WITHOUT_WEBSERVER1, chapter="7", timeout=60)
+    check_site(tutorial, lab, documented=doc.CH7_ONE_APACHE_DOWN, answered_by={"webserver2"})
+
+
+def test_the_request_fails_with_both_apaches_stopped(tutorial, cluster, lab, loadb1, webserver2):
+    webserver2.succeed("/etc/init.d/apache2 stop")
+    check_ipvs_table(tutorial, cluster, loadb1, documented=TABLE_BOTH_DOWN, chapter="7", timeout=60)
+    check_site(tutorial, lab, documented=doc.CH7_BOTH_APACHES_DOWN, answers=False, requests=2)
+
+
+def test_the_site_recovers_when_both_apaches_start_again(tutorial, cluster, lab, loadb1, webserver1, webserver2):
+    for node in (webserver1, webserver2):
+        node.succeed("/etc/init.d/apache2 start")
+    check_ipvs_table(tutorial, cluster, loadb1, documented=doc.CH6_IPVSADM_ACTIVE, chapter="7", timeout=60)
+    check_site(tutorial, lab, documented=doc.CH7_SITE, answered_by=WEB)
+
+
+def test_the_hot_standby_takes_over_when_heartbeat_stops_on_the_active(tutorial, lab, loadb1):
+    assert vip_holders(lab) == ["loadb1"], "chapter 7 assumes loadb1 is the active load balancer"
+    started = time.monotonic()
+    loadb1.succeed("/etc/init.d/heartbeat stop", timeout=300)
+    wait_for_active(lab, "loadb2", timeout=180)
+    tutorial.figures["failover: heartbeat stop on loadb1 until loadb2 holds the VIP"] = \
+        f"{time.monotonic() - started:.1f} s"
+    check_site(tutorial, lab, documented=doc.CH7_FAILOVER, answered_by=WEB)
+
+
+def test_the_new_active_keeps_its_role_when_heartbeat_starts_again(tutorial, lab, loadb1, loadb2):
+    loadb1.succeed("/etc/init.d/heartbeat start", timeout=300)
+
+    def settled():
+        # cl_status rscstatus: which resources this node holds (all / none / transition ...)
+        seen = {n.name: n.run("cl_status rscstatus").stdout.strip() for n in (loadb1, loadb2)}
+        return seen == {"loadb1": "none", "loadb2": "all"}, seen
+
+    wait_until(settled, timeout=180, interval=3, what="heartbeat on loadb1 to rejoin as the standby")
+    holders = vip_holders(lab)
+    tutorial.record("7", "loadb2 still has the active role", "loadb1, loadb2", "ip addr sh eth0",
+                    doc.CH7_NO_FAILBACK, f"VIP held by {holders}", "PASS" if holders == ["loadb2"] else "FAIL")
+    assert holders == ["loadb2"], f"auto_failback is off: loadb2 should keep the VIP, but {holders} hold it"
+
+
+class TestChapter5AgainGivesTheInverseResults:
+    """'Do the tests from chapter 5 again on loadb1 and loadb2, and you should see the inverse results'."""
+
+    def test_loadb2_lists_the_virtual_ip(self, tutorial, cluster, loadb2):
+        check_vip_listing(tutorial, cluster, loadb2, active=True, chapter="7")
+
+    def test_loadb1_does_not_list_the_virtual_ip(self, tutorial, cluster, loadb1):
+        check_vip_listing(tutorial, cluster, loadb1, active=False, chapter="7")
+
+    def test_ldirectord_runs_on_loadb2(self, tutorial, loadb2):
+        check_ldirectord(tutorial, loadb2, active=True, chapter="7")
+
+    def test_ldirectord_is_stopped_on_loadb1(self, tutorial, loadb1):
+        check_ldirectord(tutorial, loadb1, active=False, chapter="7")
+
+    def test_loadb2_has_the_ipvs_table(self, tutorial, cluster, loadb2):
+        # Chapter 6 is done by now, so the inverse of chapter 5's table has the real servers at weight 1.
+        check_ipvs_table(tutorial, cluster, loadb2, documented=doc.CH6_IPVSADM_ACTIVE, chapter="7", timeout=60)
+
+    def test_loadb1_ipvs_table_is_empty(self, tutorial, cluster, loadb1):
+        check_ipvs_table(tutorial, cluster, loadb1, documented=doc.CH5_IPVSADM_STANDBY, chapter="7")
+
+    def test_sync_master_runs_on_loadb2(self, tutorial, loadb2):
+        check_sync_daemon(tutorial, loadb2, active=True, chapter="7")
+
+    def test_sync_master_is_stopped_on_loadb1(self, tutorial, loadb1):
+        check_sync_daemon(tutorial, loadb1, active=False, chapter="7")
