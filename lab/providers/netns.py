@@ -27,6 +27,7 @@ from pyroute2 import IPRoute, netns
 from lab import log
 from lab.cluster import Cluster, NodeSpec
 from lab.errors import LabError
+from lab.proc import starttime
 from lab.node import Node, Result
 from lab.providers.base import HttpReply, Lab, Provider
 from lab.runtime import detect, image
@@ -42,14 +43,6 @@ NODE_ENV = {
 }
 CLONE_NEWNET = 0x40000000
 
-
-def _starttime(pid: int) -> str | None:
-    """Field 22 of /proc/PID/stat: tells a recorded PID from a recycled one."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
 
 
 class NetnsNode(Node):
@@ -156,7 +149,7 @@ class NetnsLab(Lab):
             time.sleep(0.05)
         children = Path(f"/proc/{unshare.pid}/task/{unshare.pid}/children").read_text().split()
         pid = int(children[0])
-        self.state["nodes"][name] = {"pid": pid, "starttime": _starttime(pid), "unshare": unshare.pid}
+        self.state["nodes"][name] = {"pid": pid, "starttime": starttime(pid), "unshare": unshare.pid}
         netns.attach(self.ns_name(name), pid)
         self.state["netns"].append(self.ns_name(name))
         self._save_state()
@@ -216,7 +209,7 @@ def destroy_recorded(state: dict) -> list[str]:
     errors: list[str] = []
     for name, node in state.get("nodes", {}).items():
         pid = node["pid"]
-        if _starttime(pid) == node["starttime"]:
+        if starttime(pid) == node["starttime"]:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -224,13 +217,13 @@ def destroy_recorded(state: dict) -> list[str]:
     deadline = time.monotonic() + 15
     for name, node in state.get("nodes", {}).items():
         for pid in (node["pid"], node.get("unshare")):
-            while pid and _starttime(pid) is not None and time.monotonic() < deadline:
+            while pid and starttime(pid) is not None and time.monotonic() < deadline:
                 try:  # reap unshare if it is our child; harmless otherwise
                     os.waitpid(pid, os.WNOHANG)
                 except ChildProcessError:
                     pass
                 time.sleep(0.05)
-            if pid and _starttime(pid) is not None and pid == node["pid"]:
+            if pid and starttime(pid) is not None and pid == node["pid"]:
                 errors.append(f"node {name}: init {pid} still alive")
     for ns in state.get("netns", []):
         if not ns.startswith(PREFIX):

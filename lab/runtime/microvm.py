@@ -8,6 +8,7 @@ device: the lab's traffic never leaves it.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -19,9 +20,11 @@ from pathlib import Path
 
 from lab import log
 from lab.errors import LabError
+from lab.proc import starttime
 from lab.runtime import image
 from lab.runtime.detect import IN_VM_ENV
 
+RUN_DIR = Path("/run/lvslab")  # the VM's process group is recorded here for `lvslab clean`
 KERNEL_META = "linux-image-amd64"  # Debian's generic flavour: -cloud-amd64 has no 9p
 HERE = Path(__file__).parent
 
@@ -103,6 +106,7 @@ def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, ti
     vng_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     started = time.monotonic()
     proc = subprocess.Popen(argv, env=vng_env, stdin=subprocess.DEVNULL, start_new_session=True)
+    record = _record_vm(proc.pid)
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -119,4 +123,25 @@ def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, ti
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        record.unlink(missing_ok=True)
         log.info(f"microVM: stopped after {time.monotonic() - started:.0f} s")
+
+
+
+def _record_vm(pid: int) -> Path:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    record = RUN_DIR / f"microvm-{pid}.json"
+    record.write_text(json.dumps({"pid": pid, "starttime": starttime(pid)}))
+    return record
+
+
+def stop_recorded_vms() -> list[str]:
+    """Stop microVMs whose pytest was killed before it could stop them (lvslab clean)."""
+    stopped = []
+    for record in sorted(RUN_DIR.glob("microvm-*.json")) if RUN_DIR.is_dir() else []:
+        vm = json.loads(record.read_text())
+        if starttime(vm["pid"]) == vm["starttime"]:
+            os.killpg(vm["pid"], signal.SIGKILL)
+            stopped.append(f"stopped microVM process group {vm['pid']}")
+        record.unlink(missing_ok=True)
+    return stopped

@@ -1,0 +1,14 @@
+"""Process identity: a recorded PID plus its start time tells it from a recycled PID."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def starttime(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat (start time in clock ticks), or None if no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]

@@ -1,0 +1,50 @@
+#!/bin/bash
+# One entry point that does its own set-up on a fresh Debian 12 machine, then runs:
+#   ./run.sh tutorial   the tutorial's checks (chapters 5-7) on a fresh lab, with the report
+#   ./run.sh test       the whole test suite: harness unit tests and every scenario
+#   ./run.sh bench      the benchmark figures
+#   ./run.sh clean      remove what an interrupted run left behind
+#   ./run.sh setup      only the set-up
+# Extra arguments go to pytest (tutorial, test) or lvslab.
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=.venv
+APT_PACKAGES=(qemu-system-x86 udev mmdebstrap e2fsprogs python3-venv kmod iproute2 util-linux mount tmux)
+
+say() { echo "run.sh: $*" >&2; }
+
+setup() {
+    if [[ $EUID -ne 0 ]]; then
+        say "the lab needs root (namespaces, mounts, IPVS): run 'sudo $0 ${ACTION}'"
+        exit 2
+    fi
+    local installed missing=() p
+    installed=" $(dpkg-query -W -f='${Package}:${db:Status-Status} ' "${APT_PACKAGES[@]}" 2>/dev/null || true) "
+    for p in "${APT_PACKAGES[@]}"; do [[ $installed == *" $p:installed "* ]] || missing+=("$p"); done
+    if ((${#missing[@]})); then
+        say "installing Debian packages: ${missing[*]}"
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    fi
+    # The microVM's kernel is resolved with apt-cache: make sure the package lists exist.
+    if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then apt-get update -q; fi
+    local stamp="$VENV/.lvslab-installed" want
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [[ ! -x $VENV/bin/python ]] || [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        say "creating the Python environment in $VENV"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q --disable-pip-version-check -e .
+        echo "$want" > "$stamp"
+    fi
+}
+
+ACTION=${1:-test}
+shift || true
+case "$ACTION" in
+    setup) setup ;;
+    tutorial) setup; exec "$VENV/bin/pytest" scenarios/ --lab=netns -m "chapter5 or chapter6 or chapter7" "$@" ;;
+    test) setup; exec "$VENV/bin/pytest" tests/ scenarios/ --lab=netns "$@" ;;
+    bench) setup; exec "$VENV/bin/lvslab" bench "$@" ;;
+    clean) setup; exec "$VENV/bin/lvslab" clean "$@" ;;
+    *) say "unknown action '$ACTION': use tutorial, test, bench, clean or setup"; exit 2 ;;
+esac
