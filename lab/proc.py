@@ -6,9 +6,13 @@ from pathlib import Path
 
 
 def starttime(pid: int) -> str | None:
-    """Field 22 of /proc/PID/stat (start time in clock ticks), or None if no such process."""
+    """Field 22 of /proc/PID/stat (start time in clock ticks), or None if no such live process.
+
+    A zombie counts as gone: it holds no namespaces or mounts, only an exit status.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else fields[19]

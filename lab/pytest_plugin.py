@@ -33,6 +33,7 @@ MARKERS = {
     "chapter5": "the tutorial's chapter 5 checks (load balancers)",
     "chapter6": "the tutorial's chapter 6 (Apache nodes accept the VIP)",
     "chapter7": "the tutorial's chapter 7 checks (real HTTP, real-server failure, balancer failover)",
+    "lifecycle": "the lab's own clean-up after Ctrl-C and hard kills (starts extra labs)",
 }
 _report_key = pytest.StashKey[TutorialReport]()
 _live_labs: list[Lab] = []
@@ -211,4 +212,4 @@ def _node_fixture(name: str):  # noqa: ANN202 - a pytest fixture factory
 for _spec in load_cluster().nodes:  # loadb1, loadb2, webserver1, webserver2, client
     globals()[f"_node_{_spec.name}"] = _node_fixture(_spec.name)
 
-from lab.stages import chapter5_cluster, chapter6_cluster  # noqa: E402,F401  (stage fixtures)
+from lab.stages import chapter5_cluster, chapter6_cluster, chapter7_cluster  # noqa: E402,F401

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from lab import log
-from lab.checks.cluster import wait_for_active
+from lab.checks.cluster import ipvs_table, wait_for_active
+from lab.wait import wait_until
 from lab.providers.base import Lab
 from lab.provision import Provisioner
 
@@ -32,3 +33,25 @@ def chapter6_cluster(chapter5_cluster: Lab, provisioner: Provisioner) -> Lab:
     with log.step("stage ch6: chapter 6 provisioned on the Apache nodes"):
         provisioner.reach("ch6")
     return chapter5_cluster
+
+
+@pytest.fixture(scope="session")
+def chapter7_cluster(chapter6_cluster: Lab) -> Lab:
+    """Chapter 6 in effect: ldirectord's checks succeed and the active table has every real server at weight 1.
+
+    When chapter 6's own tests ran first they watched this happen; this wait matters
+    when chapter 7 runs alone (-m chapter7).
+    """
+    lab = chapter6_cluster
+    active = lab.node(lab.cluster.preferred_balancer.name)
+    service = f"{lab.cluster.vip}:{lab.cluster.service.port}"
+    reals = {f"{n.address}:{lab.cluster.service.port}" for n in lab.cluster.realservers}
+
+    def probe() -> tuple[bool, object]:
+        table = ipvs_table(active).service(service)
+        weights = {r.address: r.weight for r in table.reals} if table else {}
+        return all(weights.get(r, 0) > 0 for r in reals), weights
+
+    with log.step("stage ch7: real servers in service"):
+        wait_until(probe, timeout=120, interval=2, what="ldirectord to put the real servers in service")
+    return lab

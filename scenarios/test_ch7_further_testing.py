@@ -17,7 +17,7 @@ from lab.wait import wait_until
 from scenarios.steps import (check_ipvs_table, check_ldirectord, check_site, check_sync_daemon,
                              check_vip_listing)
 
-pytestmark = [pytest.mark.chapter7, pytest.mark.usefixtures("chapter6_cluster")]
+pytestmark = [pytest.mark.chapter7, pytest.mark.usefixtures("chapter7_cluster")]
 WEB = {"webserver1", "webserver2"}
 TABLE_WITHOUT_WEBSERVER1 = doc.CH6_IPVSADM_ACTIVE.replace("192.168.0.101:80             Route   1",
                                                           "192.168.0.101:80             Route   0")

@@ -131,11 +131,17 @@ class NetnsLab(Lab):
         shutil.copy(HERE / "netns-boot.sh", node_dir / "upper/usr/lib/lvslab/boot")
         modules = Path("/lib/modules") / os.uname().release
         console = (node_dir / "console.log").open("wb")
-        argv = ["unshare", "--net", "--uts", "--ipc", "--mount", "--pid", "--fork", "--propagation", "private",
+        # --kill-child: if unshare dies, the node's init gets SIGKILL (and with it the whole node).
+        argv = ["unshare", "--net", "--uts", "--ipc", "--mount", "--pid", "--fork", "--kill-child",
+                "--propagation", "private",
                 "--", "/bin/sh", str(HERE / "netns-node.sh"), spec.name, str(self.image_root), str(node_dir),
                 str(modules)]
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
                                 start_new_session=True)
+        # Recorded at once, so an interrupt before the node is ready still finds it.
+        self.state["nodes"][spec.name] = {"unshare": proc.pid, "unshare_start": starttime(proc.pid)}
+        self._save_state()
+        return proc
 
     def _await_init(self, name: str, unshare: subprocess.Popen, timeout: float = 60) -> int:
         """The node's init (PID 1 inside) is unshare's only child; record its host PID."""
@@ -149,7 +155,7 @@ class NetnsLab(Lab):
             time.sleep(0.05)
         children = Path(f"/proc/{unshare.pid}/task/{unshare.pid}/children").read_text().split()
         pid = int(children[0])
-        self.state["nodes"][name] = {"pid": pid, "starttime": starttime(pid), "unshare": unshare.pid}
+        self.state["nodes"][name].update(pid=pid, starttime=starttime(pid))
         netns.attach(self.ns_name(name), pid)
         self.state["netns"].append(self.ns_name(name))
         self._save_state()
@@ -207,24 +213,27 @@ def destroy_recorded(state: dict) -> list[str]:
     Each item is handled on its own so one failure does not leave the rest behind.
     """
     errors: list[str] = []
-    for name, node in state.get("nodes", {}).items():
-        pid = node["pid"]
-        if starttime(pid) == node["starttime"]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + 15
-    for name, node in state.get("nodes", {}).items():
-        for pid in (node["pid"], node.get("unshare")):
-            while pid and starttime(pid) is not None and time.monotonic() < deadline:
-                try:  # reap unshare if it is our child; harmless otherwise
-                    os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
+    nodes = state.get("nodes", {})
+    alive: list[tuple[str, int]] = []
+    for name, node in nodes.items():
+        for pid_key, start_key in (("pid", "starttime"), ("unshare", "unshare_start")):
+            pid = node.get(pid_key)
+            if pid and starttime(pid) == node.get(start_key):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    alive.append((name, pid))
+                except ProcessLookupError:
                     pass
-                time.sleep(0.05)
-            if pid and starttime(pid) is not None and pid == node["pid"]:
-                errors.append(f"node {name}: init {pid} still alive")
+    deadline = time.monotonic() + 15
+    for name, pid in alive:
+        while starttime(pid) is not None and time.monotonic() < deadline:
+            try:  # reap unshare if it is our child; harmless otherwise
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        if starttime(pid) is not None:
+            errors.append(f"node {name}: process {pid} still alive after SIGKILL")
     for ns in state.get("netns", []):
         if not ns.startswith(PREFIX):
             continue

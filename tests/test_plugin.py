@@ -1,0 +1,51 @@
+"""The pytest plugin, tested as pytest-xdist and pytest-timeout test theirs: with pytester."""
+
+import pytest
+
+from lab.errors import LabError
+from lab.runtime import detect, microvm
+
+
+def test_unknown_lab_provider_is_a_usage_error_naming_the_choices(pytester):
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("--lab=docker")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--lab: invalid choice: 'docker' (choose from *netns*vagrant*)"])
+
+
+def test_without_a_lab_scenarios_are_skipped_and_the_header_says_so(pytester):
+    pytester.makepyfile("def test_needs_lab(lab): pass\ndef test_unit(): assert 1 + 1 == 2")
+    result = pytester.runpytest("-rs")
+    result.stdout.fnmatch_lines(["lvslab: no --lab given: scenarios will be skipped*",
+                                 "*SKIPPED*scenarios need a lab: run with --lab=netns*"])
+    result.assert_outcomes(passed=1, skipped=1)
+
+
+def test_chapters_run_in_the_tutorials_order(pytester):
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.chapter7
+        def test_c(): pass
+        @pytest.mark.chapter5
+        def test_a(): pass
+        def test_unit(): pass
+        @pytest.mark.chapter6
+        def test_b(): pass
+    """)
+    result = pytester.runpytest("-v")
+    result.stdout.fnmatch_lines(["*test_unit PASSED*", "*test_a PASSED*", "*test_b PASSED*", "*test_c PASSED*"])
+
+
+def test_no_ipvs_and_no_microvm_is_a_usage_error_with_the_fix(pytester, monkeypatch):
+    monkeypatch.delenv(detect.IN_VM_ENV, raising=False)
+    monkeypatch.setattr(detect, "kernel_info", lambda: detect.KernelInfo("6.18.0", False, "CONFIG_IP_VS is not set"))
+
+    def no_qemu():
+        raise LabError("the microVM needs qemu-system-x86_64", "apt-get install qemu-system-x86")
+
+    monkeypatch.setattr(microvm, "check_host", no_qemu)
+    pytester.makepyfile("def test_x(lab): pass")
+    result = pytester.runpytest("--lab=netns")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*cannot run the lab here: kernel 6.18.0 has no usable IPVS (CONFIG_IP_VS is not set)*",
+                                 "*fix: apt-get install qemu-system-x86*"])

@@ -1,0 +1,66 @@
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lab.differences import markdown
+from lab.provision import HERE, PLAN, _scripts_tar
+
+SCRIPTS = sorted(p for p in HERE.iterdir() if p.suffix == ".sh" or p.name == "LVSSyncDaemonSwap")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_parse(script):
+    shell = "sh" if script.name == "LVSSyncDaemonSwap" else "bash"
+    subprocess.run([shell, "-n", str(script)], check=True)
+
+
+def test_every_planned_script_exists_and_is_shipped():
+    import io
+    import tarfile
+
+    shipped = set(tarfile.open(fileobj=io.BytesIO(_scripts_tar())).getnames())
+    planned = {s for stage in PLAN.values() for scripts in stage.values() for s in scripts}
+    assert planned <= shipped and {"common.sh", "LVSSyncDaemonSwap"} <= shipped
+
+
+def test_bookworm_differences_document_is_current():
+    doc = Path(__file__).parents[1] / "docs" / "bookworm-differences.md"
+    assert doc.read_text() == markdown(), "regenerate it: lvslab differences > docs/bookworm-differences.md"
+
+
+@pytest.fixture
+def fake_ipvsadm(tmp_path):
+    """A stand-in ipvsadm that keeps the sync daemons in a file: tests the script's swap logic only."""
+    state = tmp_path / "daemons"
+    state.write_text("")
+    tool = tmp_path / "ipvsadm"
+    tool.write_text(f"""#!/bin/sh
+case "$*" in
+  "-L --daemon") cat {state} ;;
+  "--start-daemon "*) echo "$2 sync daemon (mcast=$4, syncid=$6)" >> {state} ;;
+  "--stop-daemon "*) grep -v "^$2 " {state} > {state}.new; mv {state}.new {state} ;;
+esac
+""")
+    tool.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+
+    def swap(*args):
+        return subprocess.run(["sh", str(HERE / "LVSSyncDaemonSwap"), *args], env=env, capture_output=True, text=True)
+
+    return swap, state
+
+
+def test_sync_swap_master_start_stop_status(fake_ipvsadm):
+    swap, state = fake_ipvsadm
+    assert swap("master", "status").stdout == "master stopped\n"
+    assert swap("master", "status").returncode == 3
+    swap("master", "start")
+    assert state.read_text() == "master sync daemon (mcast=eth0, syncid=0)\n"
+    assert swap("master", "status").stdout == "master running (mcast=eth0, syncid=0)\n"
+    swap("master", "stop")
+    assert state.read_text() == "backup sync daemon (mcast=eth0, syncid=0)\n"
+    swap("master", "start")
+    assert state.read_text() == "master sync daemon (mcast=eth0, syncid=0)\n", "start must stop the backup first"
+    assert swap("master", "bogus").returncode == 2

@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+
+from lab.errors import LabError
+from lab.runtime import choose, detect, microvm
+
+
+def _kernel(monkeypatch, has_ipvs: bool, root: bool = True, vm_ok: bool = True):
+    monkeypatch.delenv(detect.IN_VM_ENV, raising=False)
+    monkeypatch.setattr(detect, "kernel_info", lambda: detect.KernelInfo("6.18.0", has_ipvs, "test"))
+    monkeypatch.setattr(choose.os, "geteuid", lambda: 0 if root else 1000)
+
+    def check_host():
+        if not vm_ok:
+            raise LabError("the microVM needs qemu-system-x86_64", "apt-get install qemu-system-x86")
+
+    monkeypatch.setattr(microvm, "check_host", check_host)
+
+
+def test_auto_uses_this_kernel_when_it_has_ipvs(monkeypatch):
+    _kernel(monkeypatch, has_ipvs=True)
+    assert choose.choose_kernel("auto").where == "host"
+
+
+def test_auto_uses_the_microvm_without_ipvs(monkeypatch):
+    _kernel(monkeypatch, has_ipvs=False)
+    choice = choose.choose_kernel("auto")
+    assert choice.where == "microvm" and "no IPVS" in choice.why
+
+
+def test_neither_possible_says_both_and_the_fix(monkeypatch):
+    _kernel(monkeypatch, has_ipvs=False, vm_ok=False)
+    with pytest.raises(LabError) as error:
+        choose.choose_kernel("auto")
+    assert "no usable IPVS" in error.value.what and "qemu" in error.value.what
+    assert error.value.fix == "apt-get install qemu-system-x86"
+
+
+def test_host_forced_without_ipvs_fails(monkeypatch):
+    _kernel(monkeypatch, has_ipvs=False)
+    monkeypatch.setattr(detect, "require_ipvs", lambda: (_ for _ in ()).throw(LabError("no IPVS", "boot another")))
+    with pytest.raises(LabError, match="no IPVS"):
+        choose.choose_kernel("host")
+
+
+def test_inside_the_microvm_the_guest_kernel_is_used(monkeypatch):
+    _kernel(monkeypatch, has_ipvs=True)
+    monkeypatch.setenv(detect.IN_VM_ENV, "1")
+    monkeypatch.setenv("LVSLAB_WHY", "Debian microVM under TCG")
+    assert choose.choose_kernel("microvm") == choose.KernelChoice("host", "Debian microVM under TCG")
+
+
+def test_vm_command_has_no_network_and_a_read_only_image(tmp_path):
+    argv = microvm.vm_argv(["python", "-m", "pytest", "-m", "chapter5 or chapter7"], kernel=Path("/k/vmlinuz"),
+                           disk=Path("/c/root.ext4"), rwdirs=[tmp_path], memory="4G", cpus=2,
+                           env={"LVSLAB_IN_VM": "1"})
+    assert "--disable-kvm" in argv and "--force-9p" in argv
+    assert not any(a.startswith("--net") for a in argv), "the microVM must get no network device"
+    assert "--qemu-opts=-drive file=/c/root.ext4,if=virtio,format=raw,readonly=on" in argv
+    assert f"--rwdir={tmp_path.resolve()}" in argv
+    command = argv[argv.index("--exec") + 1]
+    assert command.endswith("python -m pytest -m 'chapter5 or chapter7'"), command
