@@ -129,3 +129,15 @@ def load_cluster(path: Path = DEFAULT_CLUSTER_FILE) -> Cluster:
         stack=StackSpec(**data["stack"]),
         nodes=tuple(NodeSpec(**n) for n in data["nodes"]),
     )
+
+
+if __name__ == "__main__":
+    # The Vagrantfile's source of LAB_* values (stdlib only: runs with the system python3):
+    #   python3 -m lab.cluster [INTERFACE]
+    import dataclasses
+    import sys
+
+    cluster = load_cluster()
+    if len(sys.argv) > 1:
+        cluster = dataclasses.replace(cluster, interface=sys.argv[1])
+    print(json.dumps(cluster.provision_env()))

@@ -19,19 +19,19 @@ from lab.report import TutorialReport
 def check_vip_listing(tutorial: TutorialReport, cluster: Cluster, node: Node, *, active: bool,
                       chapter: str = "5", timeout: float = 0) -> None:
     def verify(result: Result) -> None:
-        eth0 = parse_interface(result.stdout)
-        assert node.address in eth0.addresses, f"{node.name} lost its own address {node.address}: {eth0.addresses}"
-        vip = [inet for inet in eth0.inet if inet.address == cluster.vip]
+        lan = parse_interface(result.stdout)
+        assert node.address in lan.addresses, f"{node.name} lost its own address {node.address}: {lan.addresses}"
+        vip = [inet for inet in lan.inet if inet.address == cluster.vip]
         if active:
-            assert vip, f"the active balancer {node.name} should list the VIP {cluster.vip}; eth0 has {eth0.addresses}"
+            assert vip, f"the active balancer {node.name} should list the VIP {cluster.vip}; {lan.name} has {lan.addresses}"
             seen = (vip[0].prefixlen, vip[0].broadcast, vip[0].secondary)
             assert seen == (cluster.prefixlen, cluster.broadcast, True), \
                 f"expected inet {cluster.vip}/{cluster.prefixlen} brd {cluster.broadcast} secondary, saw {vip[0]}"
         else:
-            assert not vip, f"the hot-standby {node.name} should not list the VIP; eth0 has {eth0.addresses}"
+            assert not vip, f"the hot-standby {node.name} should not list the VIP; {lan.name} has {lan.addresses}"
 
     role = "active load balancer lists" if active else "hot-standby does not list"
-    tutorial.expect(chapter, f"the {role} the virtual IP", node, "ip addr sh eth0",
+    tutorial.expect(chapter, f"the {role} the virtual IP", node, f"ip addr sh {cluster.interface}",
                     documented=doc.CH5_IP_ADDR_ACTIVE if active else doc.CH5_IP_ADDR_STANDBY,
                     verify=verify, timeout=timeout)
 

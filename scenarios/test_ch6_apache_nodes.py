@@ -13,20 +13,24 @@ from scenarios.steps import check_ipvs_table
 
 pytestmark = [pytest.mark.chapter6, pytest.mark.usefixtures("chapter6_cluster")]
 WEB_NODES = ["webserver1", "webserver2"]
-ARP = {"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.eth0.arp_ignore": 1,
-       "net.ipv4.conf.all.arp_announce": 2, "net.ipv4.conf.eth0.arp_announce": 2}
+
+
+def arp_settings(interface: str) -> dict[str, int]:
+    return {"net.ipv4.conf.all.arp_ignore": 1, f"net.ipv4.conf.{interface}.arp_ignore": 1,
+            "net.ipv4.conf.all.arp_announce": 2, f"net.ipv4.conf.{interface}.arp_announce": 2}
 
 
 @pytest.mark.parametrize("name", WEB_NODES)
-def test_arp_ignore_and_arp_announce_are_set(lab, tutorial, name):
+def test_arp_ignore_and_arp_announce_are_set(lab, cluster, tutorial, name):
     node = lab.node(name)
+    wanted = arp_settings(cluster.interface)
 
     def verify(result):
         seen = dict(line.split(" = ") for line in result.stdout.splitlines())
-        assert {k: int(v) for k, v in seen.items()} == ARP, f"expected {ARP}, saw {seen}"
+        assert {k: int(v) for k, v in seen.items()} == wanted, f"expected {wanted}, saw {seen}"
 
-    tutorial.expect("6", "arp_ignore = 1 and arp_announce = 2", node, ["sysctl", *ARP],
-                    documented="\n".join(f"{k} = {v}" for k, v in ARP.items()), verify=verify)
+    tutorial.expect("6", "arp_ignore = 1 and arp_announce = 2", node, ["sysctl", *wanted],
+                    documented="\n".join(f"{k} = {v}" for k, v in wanted.items()), verify=verify)
 
 
 @pytest.mark.parametrize("name", WEB_NODES)

@@ -68,7 +68,7 @@ def test_the_new_active_keeps_its_role_when_heartbeat_starts_again(tutorial, lab
 
     wait_until(settled, timeout=180, interval=3, what="heartbeat on loadb1 to rejoin as the standby")
     holders = vip_holders(lab)
-    tutorial.record("7", "loadb2 still has the active role", "loadb1, loadb2", "ip addr sh eth0",
+    tutorial.record("7", "loadb2 still has the active role", "loadb1, loadb2", f"ip addr sh {lab.cluster.interface}",
                     doc.CH7_NO_FAILBACK, f"VIP held by {holders}", "PASS" if holders == ["loadb2"] else "FAIL")
     assert holders == ["loadb2"], f"auto_failback is off: loadb2 should keep the VIP, but {holders} hold it"
 

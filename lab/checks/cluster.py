@@ -9,7 +9,7 @@ from lab.providers.base import Lab
 from lab.wait import wait_until
 
 
-def holds_vip(node: Node, vip: str, interface: str = "eth0") -> bool:
+def holds_vip(node: Node, vip: str, interface: str) -> bool:
     return vip in parse_interface(node.succeed(["ip", "addr", "show", interface])).addresses
 
 
