@@ -42,7 +42,7 @@ ACTION=${1:-test}
 shift || true
 case "$ACTION" in
     setup) setup ;;
-    tutorial) setup; exec "$VENV/bin/pytest" scenarios/ --lab=netns -m "chapter5 or chapter6 or chapter7" "$@" ;;
+    tutorial) setup; exec "$VENV/bin/pytest" scenarios/ --lab=netns -m "chapter4 or chapter5 or chapter6 or chapter7" "$@" ;;
     test) setup; exec "$VENV/bin/pytest" tests/ scenarios/ --lab=netns "$@" ;;
     bench) setup; exec "$VENV/bin/lvslab" bench "$@" ;;
     clean) setup; exec "$VENV/bin/lvslab" clean "$@" ;;

@@ -58,3 +58,49 @@ CH7_FAILOVER = ("Wait a few seconds, and then try http://192.168.0.105 again in 
 CH7_NO_FAILBACK = "loadb2 should still have the active role."
 CH7_INVERSE = ("Do the tests from chapter 5 again on loadb1 and loadb2, and you should see the inverse "
                "results as before.")
+
+# Chapter 4's files, as the tutorial writes them (its page lost the line breaks; restored).
+CH4_HA_CF = """\
+logfacility        local0
+bcast        eth0                # Linux
+mcast eth0 225.0.0.1 694 1 0
+auto_failback off
+node        loadb1
+node        loadb2
+respawn hacluster /usr/lib/heartbeat/ipfail
+apiauth ipfail gid=haclient uid=hacluster"""
+
+CH4_HARESOURCES = """\
+loadb1        \\
+        ldirectord::ldirectord.cf \\
+        LVSSyncDaemonSwap::master \\
+        IPaddr2::192.168.0.105/24/eth0/192.168.0.255"""
+
+CH4_AUTHKEYS = """\
+auth 3
+3 md5 somerandomstring"""
+
+CH4_LDIRECTORD_CF = """\
+checktimeout=10
+checkinterval=2
+autoreload=no
+logfile="local0"
+quiescent=yes
+
+virtual=192.168.0.105:80
+        real=192.168.0.101:80 gate
+        real=192.168.0.102:80 gate
+        fallback=127.0.0.1:80 gate
+        service=http
+        request="ldirector.html"
+        receive="Test Page"
+        scheduler=rr
+        protocol=tcp
+        checktype=negotiate"""
+
+
+def config_lines(text: str) -> list[str]:
+    """A config file as its meaningful lines: comments dropped, whitespace folded, continuations joined."""
+    joined = text.replace("\\\n", " ")
+    lines = [" ".join(line.split("#", 1)[0].split()) for line in joined.splitlines()]
+    return [line for line in lines if line]

@@ -56,3 +56,12 @@ def test_real_status_lines(golden):
     status = parse_sync_status(golden("syncswap-status-running.txt"))
     assert (status.role, status.running) == ("master", True)
     assert status.detail.startswith("mcast=eth0, syncid=0")
+
+
+def test_config_lines_fold_what_does_not_matter():
+    from lab.tutorial import CH4_HARESOURCES, config_lines
+
+    assert config_lines("bcast        eth0                # Linux\n\n  auto_failback off\n") == [
+        "bcast eth0", "auto_failback off"]
+    assert config_lines(CH4_HARESOURCES) == [
+        "loadb1 ldirectord::ldirectord.cf LVSSyncDaemonSwap::master IPaddr2::192.168.0.105/24/eth0/192.168.0.255"]
