@@ -1,5 +1,12 @@
 """lvslab: the lab's command line.
 
+    lvslab up [--stage ch5|ch6|ch7]   build the tutorial's cluster and leave it running
+    lvslab status [--json]            each node, the VIP holder, daemons, IPVS table, sync roles
+    lvslab exec NODE -- CMD...        run a command inside a node (e.g. ipvsadm -L -n on loadb1)
+    lvslab shell NODE                 an interactive shell inside a node
+    lvslab curl [PATH]                a request through the VIP from the client: who answered
+    lvslab fault VERB NODE            apache-stop|apache-start|heartbeat-stop|heartbeat-start
+    lvslab down                       stop the lab and everything it started
     lvslab clean          remove what a crashed or interrupted run left behind
     lvslab image          build (or show) the cached Debian node image
     lvslab differences    print where bookworm differs from the tutorial (markdown)
@@ -51,10 +58,40 @@ def _bench(args: argparse.Namespace) -> int:
     return bench.inner() if args.inner else bench.outer()
 
 
+def _lab_commands(sub: argparse._SubParsersAction) -> None:
+    from lab import cli_lab, remote
+    from lab.runtime.choose import KERNEL_CHOICES
+
+    def add(name: str, help_text: str, func) -> argparse.ArgumentParser:  # noqa: ANN001
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--name", default=remote.DEFAULT_NAME, help="which lab (default %(default)s)")
+        command.set_defaults(func=func)
+        return command
+
+    up = add("up", "build the cluster to a stage and leave it running",
+             lambda a: cli_lab.up(a.name, a.stage, a.lab_kernel))
+    up.add_argument("--lab", choices=["netns"], default="netns", help="provider (Vagrant: use `vagrant up`)")
+    up.add_argument("--stage", choices=["ch5", "ch6", "ch7"], default="ch7", help="default: the whole tutorial")
+    up.add_argument("--lab-kernel", choices=KERNEL_CHOICES, default="auto")
+    status = add("status", "the lab at a glance", lambda a: cli_lab.status(a.name, a.json))
+    status.add_argument("--json", action="store_true")
+    run = add("exec", "run a command inside a node", lambda a: cli_lab.run(a.name, a.node, a.cmd))
+    run.add_argument("node")
+    run.add_argument("cmd", nargs=argparse.REMAINDER)
+    add("shell", "an interactive shell inside a node", lambda a: cli_lab.shell(a.name, a.node)).add_argument("node")
+    add("curl", "a request through the VIP from the client", lambda a: cli_lab.curl(a.name, a.path)).add_argument(
+        "path", nargs="?", default="/")
+    fault = add("fault", "break (or mend) something", lambda a: cli_lab.fault(a.name, a.verb, a.node))
+    fault.add_argument("verb", choices=sorted(cli_lab.FAULTS))
+    fault.add_argument("node")
+    add("down", "stop the lab", lambda a: cli_lab.down(a.name))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lvslab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    _lab_commands(sub)
     sub.add_parser("clean", help="remove leftover lab namespaces, node processes and microVMs").set_defaults(
         func=_clean)
     image_parser = sub.add_parser("image", help="build or show the node image")
@@ -69,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "cmd", None) and args.cmd[0] == "--":
+        args.cmd = args.cmd[1:]
     try:
         return args.func(args)
     except LabError as error:

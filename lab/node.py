@@ -69,6 +69,10 @@ class Node(ABC):
     def _execute(self, script: str, *, stdin: bytes | None, timeout: float, env: dict[str, str]) -> Result:
         """Run `script` with /bin/sh inside the node as root and return its result."""
 
+    def shell_argv(self) -> list[str]:
+        """The argv of an interactive login shell inside this node (for `lvslab shell`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no interactive shell")
+
     # --- the verbs ----------------------------------------------------------------------
     def run(self, command: Command, *, stdin: bytes | None = None, timeout: float = 120,
             env: dict[str, str] | None = None) -> Result:

@@ -8,6 +8,7 @@ which also records the check in the reproduction report.
 from __future__ import annotations
 
 from lab import tutorial as doc
+from lab.checks.http import served_by
 from lab.checks.daemons import parse_ldirectord_status, parse_sync_status
 from lab.checks.ipaddr import parse_interface
 from lab.checks.ipvsadm import parse_table, table_differences
@@ -70,12 +71,6 @@ def check_sync_daemon(tutorial: TutorialReport, node: Node, *, active: bool, cha
     tutorial.expect(chapter, f"the LVS sync master is {'running' if active else 'stopped'}", node,
                     "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status",
                     documented=doc.CH5_SYNC_ACTIVE if active else doc.CH5_SYNC_STANDBY, verify=verify)
-
-
-def served_by(body: str) -> str | None:
-    """Which web node answered: each node's index.html names it in <h1> (ch0-apache.sh)."""
-    start = body.find("<h1>")
-    return body[start + 4: body.find("</h1>", start)] if start >= 0 else None
 
 
 def check_site(tutorial: TutorialReport, lab, *, documented: str, requests: int = 4,

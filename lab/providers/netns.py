@@ -50,9 +50,14 @@ class NetnsNode(Node):
         super().__init__(spec)
         self.pid = pid
 
+    def _enter(self) -> list[str]:
+        return ["nsenter", "-t", str(self.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"]
+
+    def shell_argv(self) -> list[str]:
+        return [*self._enter(), "/bin/bash", "--norc", "-i"]
+
     def _execute(self, script: str, *, stdin: bytes | None, timeout: float, env: dict[str, str]) -> Result:
-        argv = ["nsenter", "-t", str(self.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w",
-                "--", "/bin/sh", "-c", script]
+        argv = [*self._enter(), "/bin/sh", "-c", script]
         # Output goes to files, not pipes: a daemon started by the command keeps its
         # inherited stdout open forever, and reading a pipe to EOF would hang.
         with tempfile.TemporaryFile(dir="/dev/shm") as out, tempfile.TemporaryFile(dir="/dev/shm") as err:

@@ -78,7 +78,7 @@ def _vng() -> str | None:
 
 
 def vm_argv(command: list[str], *, kernel: Path, disk: Path, rwdirs: list[Path], memory: str, cpus: int,
-            env: dict[str, str]) -> list[str]:
+            env: dict[str, str], extra_qemu: tuple[str, ...] = ()) -> list[str]:
     """The exact vng invocation (also printed, so a run can be reproduced by hand)."""
     entry = ["env", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", str(HERE / "vm-entry.sh"), *command]
     argv = [_vng() or "vng", "--run", str(kernel), "--disable-kvm", "--force-9p",
@@ -87,12 +87,21 @@ def vm_argv(command: list[str], *, kernel: Path, disk: Path, rwdirs: list[Path],
             f"--qemu-opts=-drive file={disk},if=virtio,format=raw,readonly=on"]
     for folder in rwdirs:
         argv += [f"--rwdir={folder.resolve()}"]
+    argv += [f"--qemu-opts={option}" for option in extra_qemu]
     return argv + ["--exec", shlex.join(entry)]
 
 
-def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, timeout: float,
-              memory: str = "4G") -> int:
-    """Prepare image and kernel, boot, stream the command's output, return its exit code."""
+def serial_ports(ports: dict[str, Path]) -> tuple[str, ...]:
+    """QEMU options for virtio-serial ports, each a unix socket on this machine (lvslab up's channels)."""
+    options = ["-device virtio-serial-pci,id=lvsser"]
+    for index, (name, path) in enumerate(ports.items()):
+        options += [f"-chardev socket,id=lvsctl{index},path={path},server=on,wait=off",
+                    f"-device virtserialport,bus=lvsser.0,chardev=lvsctl{index},name={name}"]
+    return tuple(options)
+
+
+def _prepare(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, memory: str,
+             extra_qemu: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
     check_host()
     disk = image.ensure_ext4()
     kernel = ensure_kernel()
@@ -101,9 +110,27 @@ def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, ti
     env = {IN_VM_ENV: "1", "LVSLAB_CWD": str(cwd), "LVSLAB_WHY": why, "LVSLAB_CACHE": str(image.cache_dir()),
            "PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     argv = vm_argv(command, kernel=kernel, disk=disk, rwdirs=rwdirs, memory=memory,
-                   cpus=os.cpu_count() or 2, env=env)
+                   cpus=os.cpu_count() or 2, env=env, extra_qemu=extra_qemu)
     log.info(f"microVM: {shlex.join(argv)}")
     vng_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    return argv, vng_env
+
+
+def start_background(command: list[str], *, cwd: Path, console: Path, ports: dict[str, Path], why: str,
+                     memory: str = "4G") -> int:
+    """Boot a microVM that outlives this process (lvslab up); returns its process group's PID."""
+    argv, vng_env = _prepare(command, cwd=cwd, rwdirs=[], why=why, memory=memory, extra_qemu=serial_ports(ports))
+    with console.open("wb") as out:
+        proc = subprocess.Popen(argv, env=vng_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    _record_vm(proc.pid)
+    return proc.pid
+
+
+def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, timeout: float,
+              memory: str = "4G") -> int:
+    """Prepare image and kernel, boot, stream the command's output, return its exit code."""
+    argv, vng_env = _prepare(command, cwd=cwd, rwdirs=rwdirs, why=why, memory=memory)
     started = time.monotonic()
     proc = subprocess.Popen(argv, env=vng_env, stdin=subprocess.DEVNULL, start_new_session=True)
     record = _record_vm(proc.pid)

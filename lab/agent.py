@@ -1,0 +1,212 @@
+"""The lab agent: builds a lab on this kernel and serves it to `lvslab` over byte channels.
+
+Runs inside the microVM (channels: virtio-serial ports, each a unix socket on the host) or
+directly on a host whose kernel has IPVS (channels: unix sockets). The protocol is JSON
+lines; each request carries an id, and every answer echoes it:
+
+    -> {"id": 1, "op": "exec", "node": "loadb1", "command": "ipvsadm -L -n"}
+    <- {"id": 1, "rc": 0, "stdout": "...", "stderr": "", "seconds": 0.2}
+    -> {"id": 2, "op": "shell", "node": "webserver1"}   then "stdin"/"stdout" frames (base64), "exit"
+Other ops: hello, status, http, stage, down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import pty
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from lab import log, stages
+from lab.cluster import load_cluster
+from lab.providers import get_provider
+from lab.providers.base import Lab
+from lab.provision import Provisioner
+from lab.status import lab_status
+
+READY = "lvslab-agent: ready"
+
+
+class Channel:
+    """One byte stream to one client at a time: a virtio-serial port or an accepted socket."""
+
+    def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
+        self.reader, self.writer = reader, writer
+        self._buffer = b""
+
+    def read_message(self) -> dict | None:
+        while b"\n" not in self._buffer:
+            chunk = self.reader.read(65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def send(self, message: dict) -> None:
+        self.writer.write(json.dumps(message).encode() + b"\n")
+        self.writer.flush()
+
+
+class Agent:
+    def __init__(self, lab: Lab, provisioner: Provisioner) -> None:
+        self.lab = lab
+        self.provisioner = provisioner
+        self.stopping = threading.Event()
+        self._stage_lock = threading.Lock()
+
+    def handle(self, channel: Channel, request: dict) -> None:
+        op, rid = request.get("op"), request.get("id")
+        try:
+            if op == "hello":
+                channel.send({"id": rid, "op": "hello", "nonce": request.get("nonce"), "lab": self.lab.name})
+            elif op == "exec":
+                node = self.lab.node(request["node"])
+                stdin = base64.b64decode(request["stdin"]) if request.get("stdin") else None
+                result = node.run(request["command"], stdin=stdin, timeout=request.get("timeout", 120),
+                                  env=request.get("env") or {})
+                channel.send({"id": rid, **asdict(result)})
+            elif op == "http":
+                channel.send({"id": rid, **asdict(self.lab.http_get(request["url"], timeout=request.get("timeout", 5)))})
+            elif op == "status":
+                channel.send({"id": rid, "status": lab_status(self.lab, self.provisioner.done)})
+            elif op == "stage":
+                with self._stage_lock:
+                    stages.reach(self.lab, self.provisioner, request["stage"])
+                channel.send({"id": rid, "done": self.provisioner.done})
+            elif op == "shell":
+                self.shell(channel, rid, request)
+            elif op == "down":
+                channel.send({"id": rid, "down": True})
+                self.stopping.set()
+            else:
+                channel.send({"id": rid, "error": f"unknown op {op!r}"})
+        except Exception as error:  # an answer, never a dead agent
+            channel.send({"id": rid, "error": f"{type(error).__name__}: {error}"})
+
+    def shell(self, channel: Channel, rid: object, request: dict) -> None:
+        """An interactive shell in a node on a pty, relayed as base64 frames until it exits."""
+        node = self.lab.node(request["node"])
+        argv = node.shell_argv()  # provider-specific: how to get a login shell inside this node
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvpe(argv[0], argv, {"TERM": request.get("term", "xterm"), "HOME": "/root", "PS1": f"root@{node.name}:\\w# ",
+                                       "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
+        stop = threading.Event()
+
+        def pump_out() -> None:
+            while not stop.is_set():
+                ready, _, _ = select.select([fd], [], [], 0.2)
+                if ready:
+                    try:
+                        data = os.read(fd, 65536)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        break
+                    channel.send({"id": rid, "op": "stdout", "data": base64.b64encode(data).decode()})
+
+        pump = threading.Thread(target=pump_out, daemon=True)
+        pump.start()
+        while pump.is_alive():
+            message = channel.read_message()
+            if message is None or message.get("op") == "hangup":
+                os.kill(pid, signal.SIGHUP)
+                break
+            if message.get("op") == "stdin":
+                os.write(fd, base64.b64decode(message["data"]))
+        pump.join(timeout=5)
+        stop.set()
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        channel.send({"id": rid, "op": "exit", "rc": os.waitstatus_to_exitcode(status)})
+
+    def serve(self, channel_factory: Callable[[], Channel]) -> None:
+        while not self.stopping.is_set():
+            channel = channel_factory()
+            while not self.stopping.is_set():
+                request = channel.read_message()
+                if request is None:
+                    break  # the client went away: wait for the next one
+                self.handle(channel, request)
+
+
+def virtio_port(name: str) -> Path:
+    for entry in Path("/sys/class/virtio-ports").glob("*/name"):
+        if entry.read_text().strip() == name:
+            return Path("/dev") / entry.parent.name
+    raise FileNotFoundError(f"no virtio-serial port named {name}")
+
+
+def port_channels(name: str) -> Callable[[], Channel]:
+    """A virtio-serial port reads EOF while no host client is connected: poll until one is."""
+    device = virtio_port(name)
+
+    def connect() -> Channel:
+        handle = open(device, "r+b", buffering=0)
+        while True:
+            ready, _, _ = select.select([handle], [], [], 0.5)
+            if ready:
+                return Channel(handle, handle)
+
+    return connect
+
+
+def socket_channels(path: Path) -> Callable[[], Channel]:
+    path.unlink(missing_ok=True)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(1)
+
+    def accept() -> Channel:
+        conn, _ = server.accept()
+        stream = conn.makefile("rwb", buffering=0)
+        return Channel(stream, stream)
+
+    return accept
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lab.agent")
+    parser.add_argument("--stage", default="ch6")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--ports", default="", help="virtio-serial port names, comma separated")
+    parser.add_argument("--sockets", default="", help="unix socket paths, comma separated")
+    args = parser.parse_args(argv)
+    provider = get_provider("netns")
+    provider.check_host()
+    lab = provider.create(load_cluster(), lab_name=args.name)
+    try:
+        with log.step(f"lab: bring-up of {lab.describe()}"):
+            lab.start()
+        provisioner = Provisioner(lab)
+        with log.step(f"lab: provisioning to stage {args.stage}"):
+            stages.reach(lab, provisioner, args.stage)
+        agent = Agent(lab, provisioner)
+        factories = [port_channels(p) for p in args.ports.split(",") if p]
+        factories += [socket_channels(Path(s)) for s in args.sockets.split(",") if s]
+        for factory in factories:
+            threading.Thread(target=agent.serve, args=(factory,), daemon=True).start()
+        print(READY, flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: agent.stopping.set())
+        while not agent.stopping.wait(1):
+            pass
+        time.sleep(0.5)  # let the answer to "down" leave
+    finally:
+        with log.step(f"lab: teardown of {lab.describe()}"):
+            lab.destroy()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
