@@ -44,8 +44,11 @@ class Channel:
         self.reader, self.writer = reader, writer
         self._buffer = b""
 
-    def read_message(self) -> dict | None:
+    def read_message(self, timeout: float | None = None) -> dict | None:
+        """The next message; None at end of stream; TimeoutError if none came within `timeout`."""
         while b"\n" not in self._buffer:
+            if timeout is not None and not select.select([self.reader], [], [], timeout)[0]:
+                raise TimeoutError
             chunk = self.reader.read(65536)
             if not chunk:
                 return None
@@ -90,9 +93,9 @@ class Agent:
                 channel.send({"id": rid, "down": True})
                 self.stopping.set()
             else:
-                channel.send({"id": rid, "error": f"unknown op {op!r}"})
+                channel.send({"id": rid, "agent_error": f"unknown op {op!r}"})
         except Exception as error:  # an answer, never a dead agent
-            channel.send({"id": rid, "error": f"{type(error).__name__}: {error}"})
+            channel.send({"id": rid, "agent_error": f"{type(error).__name__}: {error}"})
 
     def shell(self, channel: Channel, rid: object, request: dict) -> None:
         """An interactive shell in a node on a pty, relayed as base64 frames until it exits."""
@@ -119,7 +122,10 @@ class Agent:
         pump = threading.Thread(target=pump_out, daemon=True)
         pump.start()
         while pump.is_alive():
-            message = channel.read_message()
+            try:
+                message = channel.read_message(timeout=0.2)
+            except TimeoutError:
+                continue  # nothing typed: look again whether the shell is still there
             if message is None or message.get("op") == "hangup":
                 os.kill(pid, signal.SIGHUP)
                 break
@@ -135,10 +141,14 @@ class Agent:
         while not self.stopping.is_set():
             channel = channel_factory()
             while not self.stopping.is_set():
-                request = channel.read_message()
-                if request is None:
-                    break  # the client went away: wait for the next one
-                self.handle(channel, request)
+                try:
+                    request = channel.read_message()
+                    if request is None:
+                        break  # the client went away: wait for the next one
+                    self.handle(channel, request)
+                except (OSError, ValueError) as error:  # a client that left mid-answer, or sent garbage
+                    log.info(f"agent: channel dropped: {error}")
+                    break
 
 
 def virtio_port(name: str) -> Path:
@@ -149,15 +159,23 @@ def virtio_port(name: str) -> Path:
 
 
 def port_channels(name: str) -> Callable[[], Channel]:
-    """A virtio-serial port reads EOF while no host client is connected: poll until one is."""
-    device = virtio_port(name)
+    """A virtio-serial port, opened once (it allows one opener); it reads EOF while no host
+    client is connected, so the next "connection" starts when data arrives again."""
+    handle = open(virtio_port(name), "r+b", buffering=0)
 
     def connect() -> Channel:
-        handle = open(device, "r+b", buffering=0)
         while True:
             ready, _, _ = select.select([handle], [], [], 0.5)
             if ready:
-                return Channel(handle, handle)
+                try:
+                    first = handle.read(65536)
+                except OSError:
+                    first = b""
+                if first:
+                    channel = Channel(handle, handle)
+                    channel._buffer = first
+                    return channel
+                time.sleep(0.2)  # EOF: nobody connected on the host side yet
 
     return connect
 

@@ -48,7 +48,7 @@ def up(name: str, stage: str, kernel: str) -> int:
     choice = choose_kernel(kernel)
     print(f"lvslab up: {name} to stage {stage} ({choice.where}: {choice.why})", flush=True)
     if choice.where == "host":
-        with console.open("wb") as out:
+        with console.open("ab") as out:
             proc = subprocess.Popen([*agent, "--sockets", ",".join(map(str, sockets))], cwd=REPO,
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)
@@ -78,13 +78,23 @@ def _follow(console: Path, info: dict) -> int:
         for line in text.splitlines():
             if line.strip():
                 print(f"  {line.strip()}", flush=True)
-        if READY in text:
+        if READY in text or (text == "" and _answers(info["name"])):
             print(f"lvslab up: ready after {time.monotonic() - started:.0f} s. Try: lvslab status", flush=True)
             return 0
         if not remote.pid_alive(info):
             raise LabError(f"the lab did not come up; its output is in {console}", "fix what it says, then `lvslab up`")
         time.sleep(0.5)
     raise LabError(f"the lab was not ready after {UP_TIMEOUT} s; see {console}", "lvslab down; lvslab up")
+
+
+def _answers(name: str) -> bool:
+    """The agent's own word that it is ready: a hello on one of its channels (quick when it is not)."""
+    try:
+        client = remote.AgentClient(name, timeout=2)
+    except (LabError, OSError):
+        return False
+    client.close()
+    return True
 
 
 def down(name: str) -> int:
@@ -179,8 +189,8 @@ def shell(name: str, node: str) -> int:
             tty.setraw(0)
         threading.Thread(target=pump_stdin, daemon=True).start()
         for frame in client.shell_frames(node, os.environ.get("TERM", "xterm")):
-            if "error" in frame:
-                raise LabError(f"no shell on {node}: {frame['error']}")
+            if "agent_error" in frame:
+                raise LabError(f"no shell on {node}: {frame['agent_error']}")
             if frame.get("op") == "stdout":
                 import base64
 

@@ -34,6 +34,7 @@ MARKERS = {
     "chapter5": "the tutorial's chapter 5 checks (load balancers)",
     "chapter6": "the tutorial's chapter 6 (Apache nodes accept the VIP)",
     "chapter7": "the tutorial's chapter 7 checks (real HTTP, real-server failure, balancer failover)",
+    "cli": "lvslab up/status/exec/shell/curl/fault/down, driven as a person would (starts its own lab)",
     "lifecycle": "the lab's own clean-up after Ctrl-C and hard kills (starts extra labs)",
 }
 _report_key = pytest.StashKey[TutorialReport]()
@@ -47,6 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lab-timeout", type=float, default=3600.0, help=HELP_TIMEOUT)
     group.addoption("--lab-vm-memory", default="4G", help="memory of the microVM (default 4G)")
     group.addoption("--lab-reports", default="reports", help="folder for reports (default reports/)")
+    group.addoption("--lab-reuse", nargs="?", const="lvslab-up", default=None, metavar="NAME",
+                    help="run against a lab that is already up (`lvslab up`; default name lvslab-up) instead "
+                         "of building one; chapters it is already past are skipped")
 
 
 def _reports(config: pytest.Config) -> Path:
@@ -55,8 +59,8 @@ def _reports(config: pytest.Config) -> Path:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    if config.option.lab is None:
-        return None
+    if config.option.lab is None or config.option.lab_reuse:
+        return None  # no lab, or one that already runs elsewhere: this process drives it
     reports = _reports(config)
     if config.option.xmlpath is None:
         config.option.xmlpath = str(reports / "junit.xml")
@@ -81,7 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     config.stash[_report_key] = TutorialReport()
-    if config.option.lab and not hasattr(config, "workerinput"):
+    if (config.option.lab or config.option.lab_reuse) and not hasattr(config, "workerinput"):
         log.add_sink(_reports(config) / "lab.log")
         log.terminal_writer = _live_writer(config)
 
@@ -102,6 +106,8 @@ def _live_writer(config: pytest.Config):  # noqa: ANN202
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    if config.option.lab_reuse:
+        return [f"lvslab: reusing the running lab {config.option.lab_reuse} (lvslab up)"]
     if not config.option.lab:
         return ["lvslab: no --lab given: scenarios will be skipped (unit tests only)"]
     info = detect.kernel_info()
@@ -139,7 +145,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     report = config.stash[_report_key]
-    if config.option.lab and report.records:
+    if (config.option.lab or config.option.lab_reuse) and report.records:
         report.figures.update({title: f"{seconds:.1f} s" for title, seconds in log.timings
                                if title.startswith(("lab:", "stage ", "provisioning", "chapter"))})
         for path in report.write(_reports(config)):
@@ -166,6 +172,19 @@ def cluster() -> Cluster:
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Lab]:
     name = request.config.option.lab
+    if request.config.option.lab_reuse:
+        from lab.remote import RemoteLab
+
+        reused = RemoteLab(request.config.option.lab_reuse)
+        try:
+            reused.start()
+        except LabError as error:
+            pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
+        _live_labs.append(reused)
+        yield reused
+        _live_labs.remove(reused)
+        reused.destroy()  # lets go of the channel; the lab stays up
+        return
     if name is None:
         pytest.skip("scenarios need a lab: run with --lab=netns")
     provider = get_provider(name)
@@ -188,7 +207,10 @@ def lab(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Lab]:
 
 @pytest.fixture(scope="session")
 def provisioner(lab: Lab) -> Provisioner:
-    return Provisioner(lab)
+    provisioner = Provisioner(lab)
+    if hasattr(lab, "status"):  # a reused lab knows which stages it has been through
+        provisioner.done = list(lab.status()["stages"])
+    return provisioner
 
 
 @pytest.fixture(scope="session")
@@ -213,4 +235,5 @@ def _node_fixture(name: str):  # noqa: ANN202 - a pytest fixture factory
 for _spec in load_cluster().nodes:  # loadb1, loadb2, webserver1, webserver2, client
     globals()[f"_node_{_spec.name}"] = _node_fixture(_spec.name)
 
-from lab.stages import chapter5_cluster, chapter6_cluster, chapter7_cluster  # noqa: E402,F401
+from lab.stages import (chapter5_cluster, chapter6_cluster, chapter7_cluster,  # noqa: E402,F401
+                        not_past_chapter5)

@@ -98,8 +98,8 @@ class AgentClient:
                 reply = self.receive()
                 if reply.get("id") == rid:
                     break
-        if "error" in reply:
-            raise LabError(f"the lab's agent could not {op}: {reply['error']}")
+        if "agent_error" in reply:
+            raise LabError(f"the lab's agent could not {op}: {reply['agent_error']}")
         return reply
 
     def shell_frames(self, node: str, term: str) -> Iterator[dict]:
@@ -109,7 +109,7 @@ class AgentClient:
             reply = self.receive()
             if reply.get("id") == rid:
                 yield reply
-                if reply.get("op") == "exit" or "error" in reply:
+                if reply.get("op") == "exit" or "agent_error" in reply:
                     return
 
     def send_stdin(self, data: bytes) -> None:

@@ -10,7 +10,7 @@ import pytest
 from lab import tutorial as doc
 from scenarios.steps import check_ipvs_table, check_ldirectord, check_sync_daemon, check_vip_listing
 
-pytestmark = [pytest.mark.chapter5, pytest.mark.usefixtures("chapter5_cluster")]
+pytestmark = [pytest.mark.chapter5, pytest.mark.usefixtures("chapter5_cluster", "not_past_chapter5")]
 
 
 def test_active_load_balancer_lists_the_virtual_ip(tutorial, cluster, loadb1):

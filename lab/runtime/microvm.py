@@ -120,7 +120,7 @@ def start_background(command: list[str], *, cwd: Path, console: Path, ports: dic
                      memory: str = "4G") -> int:
     """Boot a microVM that outlives this process (lvslab up); returns its process group's PID."""
     argv, vng_env = _prepare(command, cwd=cwd, rwdirs=[], why=why, memory=memory, extra_qemu=serial_ports(ports))
-    with console.open("wb") as out:
+    with console.open("ab") as out:  # O_APPEND: qemu and vng write through separate descriptors
         proc = subprocess.Popen(argv, env=vng_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     _record_vm(proc.pid)

@@ -1,0 +1,125 @@
+"""The lab for people: `lvslab up`, look around as the tutorial does by hand, break something, `down`.
+
+Drives the real command line in subprocesses (and `lvslab shell` in tmux, as a person would)
+against a lab of its own, checking what it prints against the lab's real state read by
+independent means (`ip -j`, not the harness's parsers).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pyroute2 import netns
+
+from lab.wait import wait_until
+
+pytestmark = pytest.mark.cli
+ROOT = Path(__file__).parents[1]
+NAME = "lvslab-clitest"
+
+
+def lvslab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lab.cli", *args, *(["--name", NAME] if args[0] != "clean" else [])],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def lab_up(request):
+    if request.config.option.lab != "netns":
+        pytest.skip("needs --lab=netns")
+    started = time.monotonic()
+    up = lvslab("up", timeout=900)
+    assert up.returncode == 0, up.stdout + up.stderr
+    yield up, time.monotonic() - started
+    lvslab("down")
+
+
+def test_up_shows_progress_and_becomes_ready(lab_up):
+    up, seconds = lab_up
+    for step in ("==> lab: bring-up", "ch4-heartbeat.sh", "provisioning to stage ch6", "ready after"):
+        assert step in up.stdout, f"{step!r} missing from `lvslab up`:\n{up.stdout}"
+
+
+def test_a_second_up_says_it_is_already_up(lab_up):
+    again = lvslab("up")
+    assert again.returncode == 1 and "is already up" in again.stderr
+
+
+def test_status_json_matches_the_real_state(lab_up):
+    status = json.loads(lvslab("status", "--json").stdout)
+    for balancer in ("loadb1", "loadb2"):
+        # independent reading: iproute2's own JSON, not lab/checks
+        raw = lvslab("exec", balancer, "--", "ip", "-j", "addr", "show", "eth0")
+        addresses = [a["local"] for a in json.loads(raw.stdout)[0]["addr_info"] if a["family"] == "inet"]
+        entry = next(n for n in status["nodes"] if n["name"] == balancer)
+        assert entry["holds_vip"] == ("192.168.0.105" in addresses), (entry, addresses)
+    assert status["active"] == "loadb1"
+    reals = {r["address"]: r["weight"] for r in status["ipvs"]["services"][0]["reals"]}
+    assert reals == {"192.168.0.101:80": 1, "192.168.0.102:80": 1}
+
+
+def test_status_shows_the_chapter5_picture(lab_up):
+    text = lvslab("status").stdout
+    assert "virtual IP 192.168.0.105 held by: loadb1" in text
+    assert "loadb2       balancer    192.168.0.104   heartbeat=running ldirectord=stopped" in text
+
+
+def test_exec_prints_the_real_ipvs_table(lab_up):
+    result = lvslab("exec", "loadb1", "--", "ipvsadm", "-L", "-n")
+    assert result.returncode == 0
+    assert result.stdout.startswith("IP Virtual Server version 1.2.1 (size=4096)")
+    assert lvslab("exec", "loadb2", "--", "false").returncode == 1
+
+
+def test_curl_says_which_server_answered(lab_up):
+    answers = {lvslab("curl").stdout.split()[3] for _ in range(2)}
+    assert answers == {"webserver1", "webserver2"}
+
+
+def test_fault_stops_apache_and_the_site_stays_up(lab_up):
+    assert lvslab("fault", "apache-stop", "webserver1").returncode == 0
+    try:
+        def only_webserver2():
+            said = lvslab("curl").stdout
+            return "from webserver2" in said and "from webserver2" in lvslab("curl").stdout, said
+
+        wait_until(only_webserver2, timeout=60, interval=2, what="requests to avoid webserver1")
+    finally:
+        assert lvslab("fault", "apache-start", "webserver1").returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (./run.sh setup installs it)")
+def test_shell_gives_a_working_prompt_inside_the_node(lab_up):
+    session = "lvslab-clitest"
+    subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30",
+                    f"cd {ROOT} && {sys.executable} -m lab.cli shell webserver1 --name {NAME}"], check=True)
+    try:
+        def screen() -> str:
+            return subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True).stdout
+
+        wait_until(lambda: ("root@webserver1:/#" in screen(), screen()), timeout=60, interval=0.5, what="the prompt")
+        subprocess.run(["tmux", "send-keys", "-t", session, "ip addr sh lo:0", "Enter"], check=True)
+        wait_until(lambda: ("192.168.0.105/32" in screen(), screen()), timeout=30, interval=0.5, what="the VIP on lo:0")
+        subprocess.run(["tmux", "send-keys", "-t", session, "exit", "Enter"], check=True)
+        gone = lambda: (subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode != 0, "")
+        wait_until(gone, timeout=30, interval=0.5, what="the shell to end on exit")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_down_leaves_nothing_running(lab_up):
+    status = json.loads(lvslab("status", "--json").stdout)
+    down = lvslab("down")
+    assert down.returncode == 0 and "is down" in down.stdout
+    assert not [ns for ns in netns.listnetns() if ns.startswith(status["lab"])]
+    assert not (Path("/run/lvslab/up") / NAME).exists()
+    assert not Path(f"/run/lvslab/{status['lab']}").exists()
+    after = lvslab("status")
+    assert after.returncode == 2 and f"no lab '{NAME}' is up" in after.stderr
