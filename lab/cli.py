@@ -23,11 +23,13 @@ import sys
 from lab.errors import LabError
 
 
-def _clean(_: argparse.Namespace) -> int:
+def _clean(args: argparse.Namespace) -> int:
     from lab.providers.netns import clean_all
+    from lab.remote import stop_up_labs
     from lab.runtime.microvm import stop_recorded_vms
 
-    lines = stop_recorded_vms() + clean_all()
+    # Order matters: stop the agents and VMs first, so nothing rebuilds what is being removed.
+    lines = stop_up_labs() + stop_recorded_vms(args.force) + clean_all(args.force)
     print("\n".join(lines) if lines else "nothing to clean")
     return 0
 
@@ -92,8 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     _lab_commands(sub)
-    sub.add_parser("clean", help="remove leftover lab namespaces, node processes and microVMs").set_defaults(
-        func=_clean)
+    clean = sub.add_parser("clean", help="remove leftover lab namespaces, node processes and microVMs "
+                                         "(and stop `lvslab up` labs)")
+    clean.add_argument("--force", action="store_true", help="also stop labs of runs that are still going")
+    clean.set_defaults(func=_clean)
     image_parser = sub.add_parser("image", help="build or show the node image")
     image_parser.add_argument("--rebuild", action="store_true", help="build it again from scratch")
     image_parser.set_defaults(func=_image)

@@ -16,3 +16,14 @@ def starttime(pid: int) -> str | None:
         return None
     fields = stat.rsplit(")", 1)[1].split()
     return None if fields[0] == "Z" else fields[19]
+
+
+def owner_record() -> dict:
+    """Who made a lab resource: this process. `lvslab clean` leaves alone what a live run owns."""
+    import os
+
+    return {"owner": os.getpid(), "owner_start": starttime(os.getpid())}
+
+
+def owner_alive(record: dict) -> bool:
+    return "owner" in record and starttime(record["owner"]) == record.get("owner_start")

@@ -170,3 +170,17 @@ def remove_lab_dir(name: str) -> None:
         entry.unlink(missing_ok=True)
     if folder.is_dir():
         os.rmdir(folder)
+
+
+def stop_up_labs() -> list[str]:
+    """For `lvslab clean`: stop every `lvslab up` lab's agent or microVM and forget it."""
+    import signal
+
+    stopped = []
+    for info_file in sorted(UP_DIR.glob("*/info.json")) if UP_DIR.is_dir() else []:
+        info = json.loads(info_file.read_text())
+        if pid_alive(info):
+            os.killpg(info["pid"], signal.SIGKILL)
+            stopped.append(f"stopped `lvslab up` lab {info['name']} (process group {info['pid']})")
+        remove_lab_dir(info["name"])
+    return stopped

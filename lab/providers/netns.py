@@ -27,7 +27,7 @@ from pyroute2 import IPRoute, netns
 from lab import log
 from lab.cluster import Cluster, NodeSpec
 from lab.errors import LabError
-from lab.proc import starttime
+from lab.proc import owner_alive, owner_record, starttime
 from lab.node import Node, Result
 from lab.providers.base import HttpReply, Lab, Provider
 from lab.runtime import detect, image
@@ -98,7 +98,7 @@ class NetnsLab(Lab):
         super().__init__(cluster, name)
         self.image_root = image_root
         self.dir = RUN_DIR / name
-        self.state: dict = {"name": name, "nodes": {}, "netns": []}
+        self.state: dict = {"name": name, "nodes": {}, "netns": [], **owner_record()}
         self._http: concurrent.futures.ThreadPoolExecutor | None = None
 
     def ns_name(self, node: str) -> str:
@@ -251,17 +251,25 @@ def destroy_recorded(state: dict) -> list[str]:
     return errors
 
 
-def clean_all() -> list[str]:
-    """Undo whatever crashed runs left: recorded nodes, lvslab-* namespaces, run dirs."""
+def clean_all(force: bool = False) -> list[str]:
+    """Undo whatever crashed runs left: recorded nodes, lvslab-* namespaces, run dirs.
+
+    A lab whose owner (the pytest run or agent that made it) is alive is left alone unless forced.
+    """
     report: list[str] = []
+    live: set[str] = set()
     if RUN_DIR.is_dir():
         for state_file in sorted(RUN_DIR.glob("*/state.json")):
             state = json.loads(state_file.read_text())
+            if owner_alive(state) and not force:
+                live.add(state["name"])
+                report.append(f"left lab {state['name']} alone: its run (pid {state['owner']}) is still going")
+                continue
             report.append(f"lab {state['name']}: {len(state.get('nodes', {}))} node(s)")
             report += destroy_recorded(state)
             shutil.rmtree(state_file.parent, ignore_errors=True)
     for ns in netns.listnetns():
-        if ns.startswith(PREFIX):
+        if ns.startswith(PREFIX) and not any(ns.startswith(f"{name}-") for name in live):
             netns.remove(ns)
             report.append(f"removed netns {ns}")
     return report

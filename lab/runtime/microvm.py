@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lab import log
 from lab.errors import LabError
-from lab.proc import starttime
+from lab.proc import owner_alive, owner_record, starttime
 from lab.runtime import image
 from lab.runtime.detect import IN_VM_ENV
 
@@ -134,6 +134,11 @@ def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, ti
     started = time.monotonic()
     proc = subprocess.Popen(argv, env=vng_env, stdin=subprocess.DEVNULL, start_new_session=True)
     record = _record_vm(proc.pid)
+
+    def terminated(signum: int, frame: object) -> None:  # e.g. a CI timeout: stop the VM too
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -150,6 +155,7 @@ def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, ti
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        signal.signal(signal.SIGTERM, previous)
         record.unlink(missing_ok=True)
         log.info(f"microVM: stopped after {time.monotonic() - started:.0f} s")
 
@@ -158,15 +164,18 @@ def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, ti
 def _record_vm(pid: int) -> Path:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     record = RUN_DIR / f"microvm-{pid}.json"
-    record.write_text(json.dumps({"pid": pid, "starttime": starttime(pid)}))
+    record.write_text(json.dumps({"pid": pid, "starttime": starttime(pid), **owner_record()}))
     return record
 
 
-def stop_recorded_vms() -> list[str]:
+def stop_recorded_vms(force: bool = False) -> list[str]:
     """Stop microVMs whose pytest was killed before it could stop them (lvslab clean)."""
     stopped = []
     for record in sorted(RUN_DIR.glob("microvm-*.json")) if RUN_DIR.is_dir() else []:
         vm = json.loads(record.read_text())
+        if owner_alive(vm) and not force:
+            stopped.append(f"left microVM {vm['pid']} alone: its run (pid {vm['owner']}) is still going (--force)")
+            continue
         if starttime(vm["pid"]) == vm["starttime"]:
             os.killpg(vm["pid"], signal.SIGKILL)
             stopped.append(f"stopped microVM process group {vm['pid']}")
