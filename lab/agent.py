@@ -80,7 +80,9 @@ class Agent:
                                   env=request.get("env") or {})
                 channel.send({"id": rid, **asdict(result)})
             elif op == "http":
-                channel.send({"id": rid, **asdict(self.lab.http_get(request["url"], timeout=request.get("timeout", 5)))})
+                reply = self.lab.http_get(request["url"], timeout=request.get("timeout", 5),
+                                          source=request.get("source"), cookies=request.get("cookies"))
+                channel.send({"id": rid, **asdict(reply)})
             elif op == "status":
                 channel.send({"id": rid, "status": lab_status(self.lab, self.provisioner.done)})
             elif op == "stage":

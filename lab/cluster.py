@@ -21,6 +21,7 @@ class NodeSpec:
     role: str  # "balancer" | "realserver" | "client"
     address: str
     preferred: bool = False  # the node named first in haresources
+    aliases: tuple[str, ...] = ()  # more addresses on eth0 (the client's: several distinct clients)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def load_cluster(path: Path = DEFAULT_CLUSTER_FILE) -> Cluster:
         vip=data["vip"],
         service=ServiceSpec(**data["service"]),
         stack=StackSpec(**data["stack"]),
-        nodes=tuple(NodeSpec(**n) for n in data["nodes"]),
+        nodes=tuple(NodeSpec(**{**n, "aliases": tuple(n.get("aliases", ()))}) for n in data["nodes"]),
     )
 
 

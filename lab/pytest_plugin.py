@@ -28,12 +28,14 @@ HELP_LAB = "build the tutorial's cluster with this provider and run the scenario
 HELP_KERNEL = ("where the netns lab runs: host (this kernel, needs IPVS and root), microvm (Debian kernel "
                "under TCG), auto (host when it has IPVS, else microvm)")
 HELP_TIMEOUT = "watchdog: stop the microVM after this many seconds"
-CHAPTER_ORDER = ("chapter4", "chapter5", "chapter6", "chapter7")
+CHAPTER_ORDER = ("chapter4", "chapter5", "chapter6", "chapter7", "persistence", "sync")
 MARKERS = {
     "chapter4": "the tutorial's chapter 4 files (ha.cf, haresources, authkeys, ldirectord.cf, rc links)",
     "chapter5": "the tutorial's chapter 5 checks (load balancers)",
     "chapter6": "the tutorial's chapter 6 (Apache nodes accept the VIP)",
     "chapter7": "the tutorial's chapter 7 checks (real HTTP, real-server failure, balancer failover)",
+    "persistence": "sessions: one client's connections without and with persistent=600 (real HTTP, real cookies)",
+    "sync": "LVS connection sync between the balancers, across failover",
     "cli": "lvslab up/status/exec/shell/curl/fault/down, driven as a person would (starts its own lab)",
     "lifecycle": "the lab's own clean-up after Ctrl-C and hard kills (starts extra labs)",
 }

@@ -150,9 +150,10 @@ class RemoteLab(Lab):
         if self.client:
             self.client.close()
 
-    def http_get(self, url: str, *, timeout: float = 5.0) -> HttpReply:
+    def http_get(self, url: str, *, timeout: float = 5.0, source: str | None = None,
+                 cookies: dict[str, str] | None = None) -> HttpReply:
         assert self.client is not None
-        reply = self.client.request("http", url=url, timeout=timeout)
+        reply = self.client.request("http", url=url, timeout=timeout, source=source, cookies=cookies)
         return HttpReply(**{f.name: reply[f.name] for f in fields(HttpReply)})
 
     def status(self) -> dict:

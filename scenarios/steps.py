@@ -95,3 +95,15 @@ def check_site(tutorial: TutorialReport, lab, *, documented: str, requests: int 
     tutorial.record(chapter, title, "client", f"GET {url} x{requests}", documented,
                     observed + f"\nanswered by: {servers}", "PASS")
     return servers
+
+
+def browse(lab, url: str, visits: int, source: str | None = None) -> list[dict[str, str]]:
+    """A browser keeping its session cookie, opening a new connection for each page of /cgi-bin/session."""
+    cookies: dict[str, str] = {}
+    seen = []
+    for _ in range(visits):
+        reply = lab.http_get(url, source=source, cookies=cookies)
+        assert reply.ok and reply.status == 200, f"the session page should answer: {reply.describe()}"
+        cookies.update(reply.cookies)
+        seen.append(dict(pair.split("=", 1) for pair in reply.body.split()))
+    return seen

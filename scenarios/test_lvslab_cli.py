@@ -25,7 +25,8 @@ NAME = "lvslab-clitest"
 
 
 def lvslab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab.cli", *args, *(["--name", NAME] if args[0] != "clean" else [])],
+    # --name right after the command: `exec NODE -- CMD...` takes everything after CMD as the command
+    return subprocess.run([sys.executable, "-m", "lab.cli", args[0], "--name", NAME, *args[1:]],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 

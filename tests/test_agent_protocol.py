@@ -19,7 +19,7 @@ class FakeLab(Lab):
     def destroy(self):
         pass
 
-    def http_get(self, url, *, timeout=5.0):
+    def http_get(self, url, *, timeout=5.0, source=None, cookies=None):
         return HttpReply(True, 200, "<h1>webserver2</h1>", "", 0.01)
 
 

@@ -79,3 +79,19 @@ def test_sync_daemons():
     assert parse_daemons("") == ()
     daemons = parse_daemons("master sync daemon (mcast=eth0, syncid=0)\nbackup sync daemon (mcast=eth0, syncid=3)\n")
     assert [(d.role, d.mcast_interface, d.syncid) for d in daemons] == [("master", "eth0", 0), ("backup", "eth0", 3)]
+
+
+def test_connection_entries_and_templates():
+    from lab.checks.ipvsadm import parse_connections
+
+    text = """IPVS connection entries
+pro expire state       source             virtual            destination
+TCP 09:58  NONE        192.168.0.51:0     192.168.0.105:80   192.168.0.101:80
+TCP 01:52  FIN_WAIT    192.168.0.51:41234 192.168.0.105:80   192.168.0.101:80
+"""
+    template, connection = parse_connections(text)
+    assert template.is_template and template.client == "192.168.0.51" and template.destination == "192.168.0.101:80"
+    assert not connection.is_template and connection.state == "FIN_WAIT"
+    assert parse_connections("IPVS connection entries\npro expire state source virtual destination\n") == ()
+    with pytest.raises(ValueError):
+        parse_connections("Memory allocation problem")

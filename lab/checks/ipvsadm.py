@@ -142,3 +142,42 @@ def table_differences(expected: IpvsTable, observed: IpvsTable, *, may_show_rout
                 problems.append(f"{' '.join(key)} -> {address}: expected {wr[address].forward} weight "
                                 f"{wr[address].weight}, saw {hr[address].forward} weight {hr[address].weight}")
     return problems
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One line of `ipvsadm -L -n -c`:
+
+        IPVS connection entries
+        pro expire state       source             virtual            destination
+        TCP 09:58  NONE        192.168.0.50:0     192.168.0.105:80   192.168.0.101:80
+        TCP 01:52  FIN_WAIT    192.168.0.50:41234 192.168.0.105:80   192.168.0.101:80
+
+    A persistence template has state NONE and source port 0.
+    """
+
+    protocol: str
+    expire: str
+    state: str
+    source: str
+    virtual: str
+    destination: str
+
+    @property
+    def is_template(self) -> bool:
+        return self.state == "NONE" and self.source.endswith(":0")
+
+    @property
+    def client(self) -> str:
+        return self.source.rsplit(":", 1)[0]
+
+
+_CONN = re.compile(r"^(?P<proto>TCP|UDP|SCTP|IP)\s+(?P<expire>\d+:\d+)\s+(?P<state>\S+)\s+(?P<src>\S+)\s+"
+                   r"(?P<vip>\S+)\s+(?P<dst>\S+)\s*$", re.M)
+
+
+def parse_connections(text: str) -> tuple[Connection, ...]:
+    if "IPVS connection entries" not in text:
+        raise ParseError(f"not `ipvsadm -L -n -c` output:\n{text}")
+    return tuple(Connection(m["proto"], m["expire"], m["state"], m["src"], m["vip"], m["dst"])
+                 for m in _CONN.finditer(text))

@@ -7,8 +7,9 @@ uses `Lab` and `Node` verbs, so a new provider is one small module.
 
 from __future__ import annotations
 
+import socket
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from lab.cluster import Cluster
@@ -24,6 +25,7 @@ class HttpReply:
     body: str
     error: str
     seconds: float
+    cookies: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.ok:
@@ -59,8 +61,16 @@ class Lab(ABC):
         """Remove everything start() made. Must be safe to call after a partial start."""
 
     @abstractmethod
-    def http_get(self, url: str, *, timeout: float = 5.0) -> HttpReply:
-        """One HTTP GET issued from the client node (a new connection each time)."""
+    def http_get(self, url: str, *, timeout: float = 5.0, source: str | None = None,
+                 cookies: dict[str, str] | None = None) -> HttpReply:
+        """One HTTP GET issued from the client node (a new connection each time), optionally
+        from one of its alias addresses and with cookies (a browser's session)."""
+
+    def client_socket(self, address: str, port: int, *, source: str | None = None, timeout: float = 10.0,
+                      receive_buffer: int | None = None) -> "socket.socket":
+        """A TCP connection opened from the client node, for traffic HTTP helpers cannot make
+        (a slow download held open across a failover). Providers that cannot hand one out say so."""
+        raise NotImplementedError(f"the {self.provider_name} provider cannot hand out client sockets")
 
     def describe(self) -> str:
         return f"{self.provider_name} lab {self.name}"

@@ -16,12 +16,14 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import requests
+import urllib3
 from pyroute2 import IPRoute, netns
 
 from lab import log
@@ -42,6 +44,8 @@ NODE_ENV = {
     "TERM": "dumb",
 }
 CLONE_NEWNET = 0x40000000
+# HTTPS through the VIP reaches self-signed certificates made at provisioning: no CA to verify.
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
 
@@ -179,17 +183,27 @@ class NetnsLab(Lab):
             with IPRoute(netns=self.ns_name(spec.name)) as ipr:
                 ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
                 eth = ipr.link_lookup(ifname=self.cluster.interface)[0]
-                ipr.addr("add", index=eth, address=spec.address, prefixlen=prefixlen,
-                         broadcast=self.cluster.broadcast)
+                for address in (spec.address, *spec.aliases):
+                    ipr.addr("add", index=eth, address=address, prefixlen=prefixlen,
+                             broadcast=self.cluster.broadcast)
                 ipr.link("set", index=eth, state="up")
 
     # --- use --------------------------------------------------------------------------
-    def http_get(self, url: str, *, timeout: float = 5.0) -> HttpReply:
+    def _in_client(self) -> concurrent.futures.ThreadPoolExecutor:
+        """A worker thread living in the client's network namespace (sockets made there stay there)."""
         if self._http is None:
             client = self.cluster.by_role("client")[0].name
             self._http = concurrent.futures.ThreadPoolExecutor(
                 max_workers=1, initializer=_enter_netns, initargs=(f"/run/netns/{self.ns_name(client)}",))
-        return self._http.submit(_get, url, timeout).result()
+        return self._http
+
+    def http_get(self, url: str, *, timeout: float = 5.0, source: str | None = None,
+                 cookies: dict[str, str] | None = None) -> HttpReply:
+        return self._in_client().submit(_get, url, timeout, source, cookies).result()
+
+    def client_socket(self, address: str, port: int, *, source: str | None = None, timeout: float = 10.0,
+                      receive_buffer: int | None = None) -> socket.socket:
+        return self._in_client().submit(_connect, address, port, source, timeout, receive_buffer).result()
 
     # --- teardown ---------------------------------------------------------------------
     def destroy(self) -> None:
@@ -202,12 +216,41 @@ class NetnsLab(Lab):
                            "run `lvslab clean`")
 
 
-def _get(url: str, timeout: float) -> HttpReply:
+class _SourceAdapter(requests.adapters.HTTPAdapter):
+    """Connections from one of the client's addresses (several distinct clients on one node)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:  # noqa: ANN002,ANN003
+        kwargs["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _connect(address: str, port: int, source: str | None, timeout: float, receive_buffer: int | None
+             ) -> socket.socket:
+    conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer:  # before connect, so the window is small from the start
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    if source:
+        conn.bind((source, 0))
+    conn.settimeout(timeout)
+    conn.connect((address, port))
+    return conn
+
+
+def _get(url: str, timeout: float, source: str | None, cookies: dict[str, str] | None) -> HttpReply:
     started = time.monotonic()
     try:
         with requests.Session() as session:  # a new TCP connection per request, as a new browser would
-            reply = session.get(url, timeout=timeout, headers={"Connection": "close"})
-        return HttpReply(True, reply.status_code, reply.text, "", time.monotonic() - started)
+            if source:
+                session.mount("http://", _SourceAdapter(source))
+                session.mount("https://", _SourceAdapter(source))
+            reply = session.get(url, timeout=timeout, headers={"Connection": "close"}, cookies=cookies or {},
+                                verify=False)
+        return HttpReply(True, reply.status_code, reply.text, "", time.monotonic() - started,
+                         dict(reply.cookies))
     except requests.RequestException as exc:
         return HttpReply(False, None, "", f"{type(exc).__name__}: {exc}", time.monotonic() - started)
 

@@ -68,14 +68,21 @@ class VagrantLab(Lab):
     def destroy(self) -> None:
         self._vagrant.destroy()
 
-    def http_get(self, url: str, *, timeout: float = 5.0) -> HttpReply:
+    def http_get(self, url: str, *, timeout: float = 5.0, source: str | None = None,
+                 cookies: dict[str, str] | None = None) -> HttpReply:
         # From inside the client VM: the lab LAN is not reachable from (nor routed to) the host.
         client = self.node(self.cluster.by_role("client")[0].name)
-        result = client.run(["curl", "-sS", "-m", str(timeout), "-w", "\n%{http_code}", url], timeout=timeout + 10)
+        argv = ["curl", "-sS", "-k", "-i", "-m", str(timeout), "-w", "\n%{http_code}"]
+        argv += ["--interface", source] if source else []
+        argv += ["-b", "; ".join(f"{k}={v}" for k, v in cookies.items())] if cookies else []
+        result = client.run([*argv, url], timeout=timeout + 10)
         if result.rc != 0:
             return HttpReply(False, None, "", result.stderr.strip(), result.seconds)
-        body, _, status = result.stdout.rpartition("\n")
-        return HttpReply(True, int(status), body, "", result.seconds)
+        response, _, status = result.stdout.rpartition("\n")
+        head, _, body = response.replace("\r\n", "\n").partition("\n\n")
+        jar = dict(line.split(":", 1)[1].strip().split(";", 1)[0].split("=", 1)
+                   for line in head.splitlines() if line.lower().startswith("set-cookie:"))
+        return HttpReply(True, int(status), body, "", result.seconds, jar)
 
 
 class VagrantProvider(Provider):

@@ -55,10 +55,13 @@ class Provisioner:
             raise LabError(f"could not copy the provisioning scripts into {node.name}:\n{result.describe()}")
         self._installed.add(node.name)
 
-    def run_script(self, node: Node, script: str, *, timeout: float = 900) -> Result:
+    def run_script(self, node: Node, script: str, *, timeout: float = 900,
+                   settings: dict[str, str] | None = None) -> Result:
+        """Run one chapter script; `settings` override LAB_* values (e.g. LAB_PERSISTENT=600)."""
         self._install(node)
-        with log.step(f"{node.name}: {script}"):
-            result = node.run(["bash", f"{NODE_DIR}/{script}"], env=self.env, timeout=timeout)
+        with log.step(f"{node.name}: {script}{' with ' + ' '.join(f'{k}={v}' for k, v in settings.items()) if settings else ''}"):
+            result = node.run(["bash", f"{NODE_DIR}/{script}"], env={**self.env, **(settings or {})},
+                              timeout=timeout)
         self.transcript.append(result)
         if not result.ok:
             raise LabError(f"provisioning step {script} failed on {node.name}:\n{result.describe()}",

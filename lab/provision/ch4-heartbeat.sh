@@ -38,6 +38,7 @@ auth 3
 CONF
 chmod 600 /etc/ha.d/authkeys
 
+before=$(cat /etc/ha.d/ldirectord.cf 2>/dev/null || true)
 {
     cat <<CONF
 checktimeout=$LAB_CHECKTIMEOUT
@@ -73,6 +74,12 @@ update-rc.d -f ldirectord remove
 
 if /etc/init.d/heartbeat status >/dev/null 2>&1; then
     say "heartbeat already running"
+    # Provisioning again with other settings (scheduler=, persistent=, ...): the running
+    # ldirectord (autoreload=no) must be told. Only the active balancer runs one.
+    if [[ "$(</etc/ha.d/ldirectord.cf)" != "$before" ]] && ldirectord ldirectord.cf status >/dev/null 2>&1; then
+        ldirectord ldirectord.cf reload
+        say "ldirectord reloaded"
+    fi
 else
     /etc/init.d/ldirectord stop || true
     /etc/init.d/heartbeat start
