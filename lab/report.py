@@ -48,18 +48,21 @@ class TutorialReport:
         record = CheckRecord(chapter, title, node.name, as_shell(command), documented, test=self.current_test)
         self.records.append(record)
 
-        def attempt() -> tuple[bool, tuple[Result, str]]:
+        last: list[Result] = []
+
+        def attempt() -> tuple[bool, str]:
             result = node.run(command)
+            last[:] = [result]
             record.observed = (result.stdout + result.stderr).rstrip()
             try:
                 verify(result)
             except AssertionError as failure:
-                return False, (result, str(failure))
-            return True, (result, "")
+                return False, str(failure)
+            return True, ""
 
         try:
-            result, _ = wait_until(attempt, timeout=timeout, interval=interval,
-                                   what=f"{title} ({node.name}: {as_shell(command)})")
+            wait_until(attempt, timeout=timeout, interval=interval, what=f"{title} ({node.name}: {as_shell(command)})")
+            result = last[0]
         except AssertionError as failure:
             record.verdict, record.note = "FAIL", str(failure)
             raise

@@ -89,6 +89,10 @@ pro expire state       source             virtual            destination
 TCP 09:58  NONE        192.168.0.51:0     192.168.0.105:80   192.168.0.101:80
 TCP 01:52  FIN_WAIT    192.168.0.51:41234 192.168.0.105:80   192.168.0.101:80
 """
+    recorded = parse_connections(  # as Linux 6.1 prints a template (state ASSURED)
+        "IPVS connection entries\npro expire state       source             virtual            destination\n"
+        "TCP 09:59  ASSURED     192.168.0.51:0     192.168.0.105:80   192.168.0.102:80\n")
+    assert recorded[0].is_template and recorded[0].state == "ASSURED"
     template, connection = parse_connections(text)
     assert template.is_template and template.client == "192.168.0.51" and template.destination == "192.168.0.101:80"
     assert not connection.is_template and connection.state == "FIN_WAIT"

@@ -150,10 +150,11 @@ class Connection:
 
         IPVS connection entries
         pro expire state       source             virtual            destination
-        TCP 09:58  NONE        192.168.0.50:0     192.168.0.105:80   192.168.0.101:80
-        TCP 01:52  FIN_WAIT    192.168.0.50:41234 192.168.0.105:80   192.168.0.101:80
+        TCP 09:58  ASSURED     192.168.0.51:0     192.168.0.105:80   192.168.0.102:80
+        TCP 01:58  FIN_WAIT    192.168.0.51:44113 192.168.0.105:80   192.168.0.102:80
 
-    A persistence template has state NONE and source port 0.
+    A persistence template is the entry with source port 0 (its state was NONE on old
+    kernels; Linux 6.1 shows ASSURED, as recorded above).
     """
 
     protocol: str
@@ -165,7 +166,7 @@ class Connection:
 
     @property
     def is_template(self) -> bool:
-        return self.state == "NONE" and self.source.endswith(":0")
+        return self.source.endswith(":0")
 
     @property
     def client(self) -> str:

@@ -27,5 +27,10 @@ CGI
 [[ -f /var/www/html/big.bin ]] || head -c 8M /dev/zero > /var/www/html/big.bin
 if [[ ! -e /etc/apache2/mods-enabled/cgid.load ]]; then
     a2enmod -q cgid
-    /etc/init.d/apache2 reload
+    /etc/init.d/apache2 restart   # mod_cgid's daemon starts with a full start, not a graceful reload
 fi
+for _ in $(seq 50); do
+    curl -sf -o /dev/null http://127.0.0.1/cgi-bin/session && exit 0
+    sleep 0.2
+done
+say "the session page does not answer"; exit 1
