@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=.venv
-APT_PACKAGES=(qemu-system-x86 udev mmdebstrap e2fsprogs python3-venv kmod iproute2 util-linux mount tmux)
+APT_PACKAGES=(qemu-system-x86 busybox-static udev mmdebstrap e2fsprogs python3-venv kmod iproute2 util-linux mount tmux)
 
 say() { echo "run.sh: $*" >&2; }
 

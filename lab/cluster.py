@@ -106,6 +106,7 @@ class Cluster:
             "LAB_BALANCERS": " ".join(n.name for n in self.balancers),
             "LAB_PREFERRED": self.preferred_balancer.name,
             "LAB_REALSERVERS": " ".join(n.address for n in self.realservers),
+            "LAB_CLIENTS": " ".join(a for n in self.by_role("client") for a in (n.address, *n.aliases)),
             "LAB_AUTHKEY": stack.authkey,
             "LAB_MCAST_GROUP": stack.mcast_group,
             "LAB_UDPPORT": str(stack.udpport),

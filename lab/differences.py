@@ -56,6 +56,13 @@ DIFFERENCES: tuple[Difference, ...] = (
                "Apache's default site serves /var/www/html", "ldirector.html and index.html go to /var/www/html"),
     Difference("ip-addr-format", "5", "`ip addr sh eth0` prints `eth0: mtu 1500 qdisc pfifo_fast`",
                "iproute2 6.1 adds flags, state and `eth0@ifN` for a veth", "checks parse the addresses, not the text"),
+    Difference("https-check", "comments", "(not in the tutorial: a commenter asks about SSL) ldirectord's "
+               "`service=https` negotiate check",
+               "LWP 6 with IO::Socket::SSL verifies the real server's certificate chain; ldirectord's "
+               "`verify_hostname => 0` only skips the name, so self-signed certificates fail the check and the "
+               "real servers stay quiescent (weight 0)",
+               "the tls scenarios put the web nodes' certificates into the balancers' /etc/ssl/certs "
+               "(`openssl rehash`)"),
     Difference("node-boot", "-", "four installed Debian hosts with init and syslog",
                "the netns lab's nodes are namespaces on one kernel without systemd",
                "each node's boot creates heartbeat's /run directories from tmpfiles.d and starts busybox syslogd "

@@ -28,7 +28,7 @@ HELP_LAB = "build the tutorial's cluster with this provider and run the scenario
 HELP_KERNEL = ("where the netns lab runs: host (this kernel, needs IPVS and root), microvm (Debian kernel "
                "under TCG), auto (host when it has IPVS, else microvm)")
 HELP_TIMEOUT = "watchdog: stop the microVM after this many seconds"
-CHAPTER_ORDER = ("chapter4", "chapter5", "chapter6", "chapter7", "persistence", "sync")
+CHAPTER_ORDER = ("chapter4", "chapter5", "chapter6", "chapter7", "persistence", "schedulers", "forwarding", "tls", "sync")
 MARKERS = {
     "chapter4": "the tutorial's chapter 4 files (ha.cf, haresources, authkeys, ldirectord.cf, rc links)",
     "chapter5": "the tutorial's chapter 5 checks (load balancers)",

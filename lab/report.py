@@ -30,12 +30,42 @@ class CheckRecord:
     test: str = ""
 
 
+# The report's sections, in order: the tutorial's chapters, then what its comments ask.
+SECTIONS = {
+    "4": "Chapter 4: configure heartbeat and ldirectord",
+    "5": "Chapter 5: start the load balancer and test",
+    "6": "Chapter 6: configure the two Apache nodes",
+    "7": "Chapter 7: further testing",
+    "persistence": "Sessions: persistence (from the comments: persistent=600)",
+    "schedulers": "Schedulers: every one chapter 1 loads",
+    "forwarding": "Forwarding methods: direct routing, NAT, tunnelling",
+    "tls": "HTTPS through the VIP (from the comments: can SSL sessions be balanced?)",
+    "sync": "Connection sync across failover (LVSSyncDaemonSwap)",
+}
+
+
 @dataclass
 class TutorialReport:
     header: list[str] = field(default_factory=list)
     records: list[CheckRecord] = field(default_factory=list)
-    figures: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, str] = field(default_factory=dict)   # the run's own figures (timings)
+    section_figures: dict[str, dict[str, str]] = field(default_factory=dict)
     current_test: str = ""
+
+    def figure(self, section: str, name: str, value: str) -> None:
+        """An observed figure (a spread of connections, a delay, an outcome) shown in its section."""
+        self.section_figures.setdefault(section, {})[name] = value
+
+    def sections(self) -> list[tuple[str, str, dict[str, str], list[CheckRecord]]]:
+        """(key, title, figures, checks) for each section that has anything, in SECTIONS order."""
+        keys = list(SECTIONS) + sorted({r.chapter for r in self.records} - set(SECTIONS))
+        found = []
+        for key in keys:
+            checks = [r for r in self.records if r.chapter == key]
+            figures = self.section_figures.get(key, {})
+            if checks or figures:
+                found.append((key, SECTIONS.get(key, key), figures, checks))
+        return found
 
     def expect(self, chapter: str, title: str, node: Node, command: Command, *, documented: str,
                verify: Callable[[Result], None], timeout: float = 0, interval: float = 2) -> Result:
@@ -97,14 +127,16 @@ class TutorialReport:
         out += [f"- {line}" for line in self.header] + [""]
         if self.figures:
             out += ["## Figures", ""] + [f"- {k}: {v}" for k, v in self.figures.items()] + [""]
-        out += ["## Checks", ""]
-        for r in self.records:
-            out += [f"### [{r.verdict}] chapter {r.chapter}: {r.title}", "",
-                    f"node `{r.node}`, command `{r.command}`, test `{r.test}`", "",
-                    "Tutorial:", "", "```", r.documented or "(no output documented)", "```", "",
-                    "Observed:", "", "```", r.observed or "(nothing)", "```", ""]
-            if r.note:
-                out += ["Note:", "", "```", r.note, "```", ""]
+        for _, title, figures, checks in self.sections():
+            out += [f"## {title}", ""]
+            out += [f"- {k}: {v}" for k, v in figures.items()] + ([""] if figures else [])
+            for r in checks:
+                out += [f"### [{r.verdict}] {r.title}", "",
+                        f"node `{r.node}`, command `{r.command}`, test `{r.test}`", "",
+                        "Tutorial:", "", "```", r.documented or "(no output documented)", "```", "",
+                        "Observed:", "", "```", r.observed or "(nothing)", "```", ""]
+                if r.note:
+                    out += ["Note:", "", "```", r.note, "```", ""]
         out += ["## Where bookworm differs from the tutorial", "",
                 "| chapter | tutorial | Debian 12 | what the lab does |", "|---|---|---|---|"]
         out += [f"| {d.chapter} | {d.tutorial} | {d.bookworm} | {d.lab} |" for d in DIFFERENCES]
@@ -113,12 +145,18 @@ class TutorialReport:
     def html(self) -> str:
         esc = html.escape
         colour = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#9a6700"}
-        rows = "".join(
-            f"<tr><td style='color:{colour.get(r.verdict, '#000')};font-weight:bold'>{r.verdict}</td>"
-            f"<td>{esc(r.chapter)}</td><td>{esc(r.title)}</td><td>{esc(r.node)}</td><td><code>{esc(r.command)}</code></td>"
-            f"<td><pre>{esc(r.documented)}</pre></td><td><pre>{esc(r.observed)}</pre>"
-            f"{'<pre class=note>' + esc(r.note) + '</pre>' if r.note else ''}</td></tr>"
-            for r in self.records)
+        def row(r: CheckRecord) -> str:
+            return (f"<tr><td style='color:{colour.get(r.verdict, '#000')};font-weight:bold'>{r.verdict}</td>"
+                    f"<td>{esc(r.title)}</td><td>{esc(r.node)}</td><td><code>{esc(r.command)}</code></td>"
+                    f"<td><pre>{esc(r.documented)}</pre></td><td><pre>{esc(r.observed)}</pre>"
+                    f"{'<pre class=note>' + esc(r.note) + '</pre>' if r.note else ''}</td></tr>")
+
+        sections = "".join(
+            f"<h2>{esc(title)}</h2>"
+            + ("<ul>" + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in figures.items()) + "</ul>" if figures else "")
+            + "<table><tr><th>verdict</th><th>check</th><th>node</th><th>command</th><th>tutorial</th>"
+            + "<th>observed</th></tr>" + "".join(row(r) for r in checks) + "</table>"
+            for _, title, figures, checks in self.sections())
         diffs = "".join(f"<tr><td>{esc(d.chapter)}</td><td>{esc(d.tutorial)}</td><td>{esc(d.bookworm)}</td>"
                         f"<td>{esc(d.lab)}</td></tr>" for d in DIFFERENCES)
         header = "".join(f"<li>{esc(line)}</li>" for line in self.header)
@@ -129,8 +167,7 @@ td,th{{border:1px solid #ccc;padding:4px;vertical-align:top;font-size:13px}}pre{
 .note{{color:#cf222e}}</style></head><body>
 <h1>Tutorial reproduction report</h1><p>Checks: {self._summary()}</p><ul>{header}</ul>
 {'<h2>Figures</h2><ul>' + figures + '</ul>' if figures else ''}
-<h2>Checks</h2><table><tr><th>verdict</th><th>ch.</th><th>check</th><th>node</th><th>command</th>
-<th>tutorial</th><th>observed</th></tr>{rows}</table>
+{sections}
 <h2>Where bookworm differs from the tutorial</h2><table><tr><th>ch.</th><th>tutorial</th><th>Debian 12</th>
 <th>what the lab does</th></tr>{diffs}</table></body></html>
 """

@@ -7,15 +7,21 @@ Scenario families use `service_settings` so each leaves the service as it found 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Iterator
 
 from lab import log
 from lab.checks.cluster import ipvs_table, vip_holders
-from lab.checks.ipvsadm import VirtualService
+from lab.checks.ipvsadm import IpvsTable
+from lab.cluster import Cluster
 from lab.providers.base import Lab
 from lab.provision import Provisioner
 from lab.wait import wait_until
+
+# ldirectord.cf's forwarding words and how ipvsadm -L -n names them.
+FORWARD_NAMES = {"gate": "Route", "masq": "Masq", "ipip": "Tunnel"}
 
 
 def active_balancer(lab: Lab) -> str:
@@ -24,36 +30,100 @@ def active_balancer(lab: Lab) -> str:
     return holders[0]
 
 
-def apply(lab: Lab, provisioner: Provisioner, settings: dict[str, str],
-          until: Callable[[VirtualService], bool], what: str) -> VirtualService:
-    for balancer in lab.cluster.balancers:
-        provisioner.run_script(lab.node(balancer.name), "ch4-heartbeat.sh", settings=settings)
-    service = f"{lab.cluster.vip}:{lab.cluster.service.port}"
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What a scenario family sets in ldirectord.cf; None/empty means the tutorial's value."""
+
+    persistent: int | None = None
+    scheduler: str | None = None
+    weights: dict[str, int] = field(default_factory=dict)   # real server name -> weight
+    forwarding: str | None = None
+    tls_port: int | None = None
+
+    def env(self, cluster: Cluster) -> dict[str, str]:
+        default = cluster.service
+        env = {"LAB_PERSISTENT": "" if self.persistent is None else str(self.persistent),
+               "LAB_SCHEDULER": self.scheduler or default.scheduler}
+        if self.weights:
+            env["LAB_WEIGHTS"] = " ".join(str(self.weights.get(n.name, 1)) for n in cluster.realservers)
+        if self.forwarding:
+            env["LAB_FORWARDING"] = self.forwarding
+        if self.tls_port:
+            env["LAB_TLS_PORT"] = str(self.tls_port)
+        return env
+
+    def shown_by(self, table: IpvsTable, cluster: Cluster) -> tuple[bool, str]:
+        """Whether `ipvsadm -L -n` shows these settings, every real server in service; and what differs."""
+        default = cluster.service
+        forward = FORWARD_NAMES[self.forwarding or default.forwarding]
+        differences = []
+        for port in [default.port] + ([self.tls_port] if self.tls_port else []):
+            service = table.service(f"{cluster.vip}:{port}")
+            if service is None:
+                differences.append(f"no virtual service {cluster.vip}:{port}")
+                continue
+            if service.scheduler != (self.scheduler or default.scheduler):
+                differences.append(f"{port}: scheduler {service.scheduler}")
+            if service.persistent != (self.persistent if self.persistent is not None else default.persistent):
+                differences.append(f"{port}: persistent {service.persistent}")
+            for node in cluster.realservers:
+                real = service.real(f"{node.address}:{port}")
+                want = (forward, self.weights.get(node.name, 1))
+                if real is None or (real.forward, real.weight) != want:
+                    differences.append(f"{node.address}:{port}: {real} (want {want[0]} weight {want[1]})")
+        if not self.tls_port and table.service(f"{cluster.vip}:443") is not None:
+            differences.append("the HTTPS virtual service is still there")
+        return not differences, "; ".join(differences) or "as set"
+
+
+def apply(lab: Lab, provisioner: Provisioner, settings: ServiceSettings, what: str) -> IpvsTable:
+    """Write ldirectord.cf on both balancers (at once) and wait until the active's table shows it."""
+    with ThreadPoolExecutor(len(lab.cluster.balancers)) as pool:
+        for done in [pool.submit(provisioner.run_script, lab.node(b.name), "ch4-heartbeat.sh",
+                                 settings=settings.env(lab.cluster)) for b in lab.cluster.balancers]:
+            done.result()
 
     def probe() -> tuple[bool, object]:
-        seen = ipvs_table(lab.node(active_balancer(lab))).service(service)
-        return seen is not None and until(seen), seen
+        table = ipvs_table(lab.node(active_balancer(lab)))
+        done, differences = settings.shown_by(table, lab.cluster)
+        return done, differences
 
-    return wait_until(probe, timeout=60, interval=2, what=what)
+    wait_until(probe, timeout=60, interval=2, what=what)
+    return ipvs_table(lab.node(active_balancer(lab)))
+
+
+class ServiceControl:
+    """The service's settings for a family of scenarios: change them as often as the tests need,
+    put the tutorial's back once at the end (`restore`)."""
+
+    def __init__(self, lab: Lab, provisioner: Provisioner) -> None:
+        self.lab, self.provisioner = lab, provisioner
+        self.current = ServiceSettings()
+
+    def set(self, **changes: object) -> IpvsTable:
+        settings = ServiceSettings(**changes)  # type: ignore[arg-type]
+        described = " ".join(f"{k}={v}" for k, v in settings.env(self.lab.cluster).items())
+        with log.step(f"service: {described}"):
+            self.current = settings
+            return apply(self.lab, self.provisioner, settings, f"ldirectord to apply {described}")
+
+    def restore(self) -> None:
+        """The tutorial's settings again: after this family's changes, or what an interrupted run left."""
+        shown, _ = ServiceSettings().shown_by(ipvs_table(self.lab.node(active_balancer(self.lab))), self.lab.cluster)
+        if self.current != ServiceSettings() or not shown:
+            with log.step("service: back to the tutorial's settings"):
+                apply(self.lab, self.provisioner, ServiceSettings(),
+                      "ldirectord to restore the tutorial's service settings")
+            self.current = ServiceSettings()
 
 
 @contextmanager
-def service_settings(lab: Lab, provisioner: Provisioner, *, persistent: int | None = None,
-                     scheduler: str | None = None) -> Iterator[VirtualService]:
-    """The virtual service with other settings for the duration of the block."""
-    default = lab.cluster.service
-    settings = {"LAB_PERSISTENT": "" if persistent is None else str(persistent),
-                "LAB_SCHEDULER": scheduler or default.scheduler}
+def service_settings(lab: Lab, provisioner: Provisioner, **changes: object) -> Iterator[IpvsTable]:
+    """The virtual service with other settings (ServiceSettings' fields) for the duration of the block.
 
-    def shows(persist: int | None, sched: str) -> Callable[[VirtualService], bool]:
-        return lambda s: s.persistent == persist and s.scheduler == sched
-
-    with log.step(f"service: {' '.join(f'{k}={v}' for k, v in settings.items())}"):
-        service = apply(lab, provisioner, settings, shows(persistent, settings["LAB_SCHEDULER"]),
-                        "ldirectord to apply the new service settings")
+    Yields the active balancer's IPVS table once ldirectord shows the settings."""
+    control = ServiceControl(lab, provisioner)
     try:
-        yield service
+        yield control.set(**changes)
     finally:
-        with log.step("service: back to the tutorial's settings"):
-            apply(lab, provisioner, {}, shows(default.persistent, default.scheduler),
-                  "ldirectord to restore the tutorial's service settings")
+        control.restore()

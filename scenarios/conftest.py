@@ -2,7 +2,8 @@
 
 import pytest
 
-from lab.service import service_settings
+from lab.service import ServiceControl, service_settings
+from lab.stages import wait_for_real_servers
 
 
 @pytest.fixture(scope="module")
@@ -10,11 +11,22 @@ def sessions(lab, provisioner):
     """The session page on both web nodes; its URL through the VIP."""
     for node in lab.cluster.realservers:
         provisioner.run_script(lab.node(node.name), "sessions.sh")
+    wait_for_real_servers(lab)  # enabling mod_cgid restarts Apache: ldirectord quiesces it meanwhile
     return f"http://{lab.cluster.vip}/cgi-bin/session"
 
 
 @pytest.fixture(scope="module")
 def persistent(lab, provisioner, sessions):
     """The commenter's persistent=600 for the module, then the tutorial's service again."""
-    with service_settings(lab, provisioner, persistent=600) as service:
-        yield service
+    with service_settings(lab, provisioner, persistent=600) as table:
+        yield table.service(f"{lab.cluster.vip}:{lab.cluster.service.port}")
+
+
+@pytest.fixture(scope="module")
+def service(lab, provisioner):
+    """Change the virtual service as a module's tests need; the tutorial's settings come back at its end."""
+    control = ServiceControl(lab, provisioner)
+    try:
+        yield control
+    finally:
+        control.restore()

@@ -7,6 +7,9 @@ which also records the check in the reproduction report.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from lab import tutorial as doc
 from lab.checks.http import served_by
 from lab.checks.daemons import parse_ldirectord_status, parse_sync_status
@@ -107,3 +110,30 @@ def browse(lab, url: str, visits: int, source: str | None = None) -> list[dict[s
         cookies.update(reply.cookies)
         seen.append(dict(pair.split("=", 1) for pair in reply.body.split()))
     return seen
+
+
+def ask(lab, count: int, *, source: str | None = None, url: str | None = None) -> list[str]:
+    """`count` requests through the VIP, each on a new connection: which web node answered each."""
+    url = url or f"http://{lab.cluster.vip}/"
+    replies = [lab.http_get(url, timeout=5, source=source) for _ in range(count)]
+    failed = [r.describe() for r in replies if not (r.ok and r.status == 200)]
+    assert not failed, f"requests to {url} from {source or 'the client'} failed: {failed}"
+    return [served_by(r.body) or "?" for r in replies]
+
+
+@contextmanager
+def held_download(lab, *, source: str | None = None) -> Iterator[None]:
+    """A connection through the VIP kept open: curl on the client reads /big.bin at 1 KB/s.
+
+    A process on the client node (not a socket of this harness), so every provider can hold one.
+    """
+    client = lab.node(lab.cluster.by_role("client")[0].name)
+    pidfile = f"/run/lab-held-{source or 'main'}.pid"
+    bind = f"--interface {source} " if source else ""
+    url = f"http://{lab.cluster.vip}/big.bin"
+    client.succeed(f"setsid -f sh -c 'echo $$ > {pidfile}; exec curl -s {bind}--limit-rate 1k -o /dev/null {url}'"
+                   " </dev/null >/dev/null 2>&1")
+    try:
+        yield
+    finally:
+        client.run(f"kill $(cat {pidfile}) && rm -f {pidfile}")

@@ -7,6 +7,8 @@ a cookie (lab/provision/sessions.sh): a request that lands on the other node sta
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from lab.checks.ipvsadm import parse_connections, parse_table
@@ -21,7 +23,7 @@ COMMENT = "After I added the option \"persistent\" to ldirectord.cf it worked: .
 
 def record(tutorial, title: str, documented: str, visits: list[dict], verdict: bool) -> None:
     observed = "\n".join(" ".join(f"{k}={v}" for k, v in visit.items()) for visit in visits)
-    tutorial.record("comments", title, "client", "GET /cgi-bin/session (new connection each, cookie kept)",
+    tutorial.record("persistence", title, "client", "GET /cgi-bin/session (new connection each, cookie kept)",
                     documented, observed, "PASS" if verdict else "FAIL")
 
 
@@ -46,9 +48,11 @@ def test_with_persistent_600_one_client_stays_on_one_server_and_keeps_its_sessio
     assert counts == list(range(1, 7)), f"its session should carry on (counts 1..6), saw {counts}"
 
 
-def test_with_persistence_distinct_clients_still_spread_over_both_servers(lab, sessions, persistent):
+def test_with_persistence_distinct_clients_still_spread_over_both_servers(lab, tutorial, sessions, persistent):
     client = lab.cluster.by_role("client")[0]
     first = {alias: browse(lab, sessions, 2, source=alias) for alias in client.aliases}
+    spread = Counter(v[0]["server"] for v in first.values())
+    tutorial.figure("persistence", f"{len(first)} persistent clients spread over the servers", f"{dict(spread)}")
     assert {v[0]["server"] for v in first.values()} == WEB, \
         f"eight clients should spread over both servers: {[(a, v[0]['server']) for a, v in first.items()]}"
     assert all(v[0]["server"] == v[1]["server"] for v in first.values()), "each client should stay on its server"
@@ -69,9 +73,9 @@ def test_ipvsadm_shows_persistent_600_and_the_persistence_template(lab, tutorial
         assert templates, f"no persistence template for {source}:\n{result.stdout}"
         assert templates[0].destination == f"{lab.cluster.node(server).address}:{lab.cluster.service.port}"
 
-    tutorial.expect("comments", "ipvsadm -L -n shows persistent 600", active, "ipvsadm -L -n",
+    tutorial.expect("persistence", "ipvsadm -L -n shows persistent 600", active, "ipvsadm -L -n",
                     documented="TCP  192.168.0.105:80 rr persistent 600", verify=shows_persistence)
-    tutorial.expect("comments", "ipvsadm -L -n -c shows the client's persistence template", active,
+    tutorial.expect("persistence", "ipvsadm -L -n -c shows the client's persistence template", active,
                     "ipvsadm -L -n -c", documented=f"TCP ...  NONE  {source}:0  192.168.0.105:80  (its server)",
                     verify=has_template)
 
@@ -97,7 +101,7 @@ def test_when_its_server_fails_the_persistent_client_moves_to_the_other(lab, tut
         # Linux drops such templates only with net.ipv4.vs.expire_quiescent_template = 1.
         active.succeed("sysctl -w net.ipv4.vs.expire_quiescent_template=1")
         moved = browse(lab, sessions, 2, source=source)
-        tutorial.record("comments", "a persistent client whose server fails", "the client moves to the other one",
+        tutorial.record("persistence", "a persistent client whose server fails", "the client moves to the other one",
                         "client", f"GET from {source} after stopping Apache on {server}",
                         f"expire_quiescent_template=0: {stuck.describe()}\n"
                         f"expire_quiescent_template=1: {[v['server'] for v in moved]}",

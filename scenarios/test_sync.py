@@ -78,7 +78,7 @@ def test_connections_and_templates_reach_the_standby(lab, tutorial, sessions, pe
 
     entries = wait_until(synced, timeout=30, interval=0.2, what=f"{source}'s template on {standby.name}")
     delay = time.monotonic() - made
-    tutorial.figures["sync: a new persistence template seen on the standby after"] = f"{delay:.1f} s (polled every 0.2 s)"
+    tutorial.figure("sync", "a new persistence template seen on the standby after", f"{delay:.1f} s (polled every 0.2 s)")
     tutorial.record("sync", "the standby learns the connection and its template", standby.name, "ipvsadm -L -n -c",
                     "(the active's connections, through the sync daemon)", "\n".join(map(str, entries)), "PASS")
 
@@ -94,7 +94,7 @@ def test_a_persistent_client_keeps_its_server_and_session_across_failover_and_ba
     seconds = failover(lab, active, standby)
     after = lab.http_get(sessions, source=source, cookies=cookies)
     fields = dict(pair.split("=", 1) for pair in after.body.split()) if after.ok else {}
-    tutorial.figures["failover with sync: heartbeat stop until the standby holds the VIP"] = f"{seconds:.1f} s"
+    tutorial.figure("sync", "failover with sync: heartbeat stop until the standby holds the VIP", f"{seconds:.1f} s")
     tutorial.record("sync", "a persistent client after failover", "client", f"GET from {source}",
                     f"stays on {server}, session {session} continues", after.describe(),
                     "PASS" if fields.get("server") == server and fields.get("new") == "no" else "FAIL")

@@ -99,3 +99,12 @@ TCP 01:52  FIN_WAIT    192.168.0.51:41234 192.168.0.105:80   192.168.0.101:80
     assert parse_connections("IPVS connection entries\npro expire state source virtual destination\n") == ()
     with pytest.raises(ValueError):
         parse_connections("Memory allocation problem")
+
+
+def test_stats_recorded_from_the_lab(golden):
+    from lab.checks.ipvsadm import parse_stats
+    stats = parse_stats(golden("ipvsadm-stats-exact.txt"))
+    service = stats["192.168.0.105:80"]
+    assert service[""].conns == 112 and service[""].out_packets == 0
+    assert service["192.168.0.101:80"].in_packets == 352 and service["192.168.0.102:80"].in_bytes == 20171
+    assert set(service) == {"", "192.168.0.101:80", "192.168.0.102:80"}

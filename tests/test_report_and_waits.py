@@ -43,7 +43,8 @@ def test_report_files_show_expected_observed_and_verdicts(tmp_path):
     report.record("7", "the request fails", "client", "GET", "your request will fail", "HTTP 200", "FAIL", "boom")
     md, page = report.write(tmp_path)
     text = md.read_text()
-    assert "1 pass, 1 fail, 0 error" in text and "[FAIL] chapter 7: the request fails" in text
+    assert "1 pass, 1 fail, 0 error" in text and "## Chapter 7: further testing" in text
+    assert "### [FAIL] the request fails" in text
     assert "LVSSyncDaemonSwap" in text  # the differences section
     assert "<td style='color:#cf222e;font-weight:bold'>FAIL</td>" in page.read_text()
 
@@ -84,3 +85,16 @@ def test_testinfra_reads_through_the_node():
     node = SysctlNode("webserver1", [])
     assert node.host.sysctl("net.ipv4.conf.all.arp_ignore") == 1
     assert node.commands[-1] == "/usr/sbin/sysctl -n net.ipv4.conf.all.arp_ignore"
+
+
+def test_report_sections_follow_the_tutorial_then_the_comments(tmp_path):
+    report = TutorialReport()
+    report.record("sync", "the standby learns", "loadb2", "ipvsadm -L -n -c", "", "TCP ...", "PASS")
+    report.record("5", "the IPVS table", "loadb1", "ipvsadm -L -n", "IP Virtual Server", "IP Virtual Server", "FAIL")
+    report.figure("sync", "template seen on the standby after", "0.4 s")
+    report.figure("schedulers", "scheduler rr", "['webserver1', 'webserver2']")
+    assert [key for key, *_ in report.sections()] == ["5", "schedulers", "sync"]
+    md = report.write(tmp_path)[0].read_text()
+    assert md.index("## Chapter 5") < md.index("## Schedulers") < md.index("## Connection sync")
+    assert "- template seen on the standby after: 0.4 s" in md and "### [FAIL] the IPVS table" in md
+    assert "scheduler rr" in (tmp_path / "tutorial-report.html").read_text()

@@ -182,3 +182,43 @@ def parse_connections(text: str) -> tuple[Connection, ...]:
         raise ParseError(f"not `ipvsadm -L -n -c` output:\n{text}")
     return tuple(Connection(m["proto"], m["expire"], m["state"], m["src"], m["vip"], m["dst"])
                  for m in _CONN.finditer(text))
+
+
+@dataclass(frozen=True)
+class Stats:
+    """One line of `ipvsadm -L -n --stats --exact`: the packets IPVS saw for a service or a real server.
+
+    InPkts are client-to-server packets; OutPkts server-to-client packets that came back through
+    the director: only NAT (masq) shows any, direct routing and tunnelling send replies around it.
+    """
+
+    conns: int
+    in_packets: int
+    out_packets: int
+    in_bytes: int
+    out_bytes: int
+
+
+_STATS_LINE = re.compile(r"^\s*(?:(?P<proto>TCP|UDP|SCTP|FWM)\s+|->\s+)(?P<address>\S+)\s+"
+                         r"(?P<n>\d+(?:\s+\d+){4})\s*$")
+
+
+def parse_stats(text: str) -> dict[str, dict[str, Stats]]:
+    """{virtual service: {"": its totals, real server: its counters}} from `ipvsadm -L -n --stats --exact`."""
+    if not _VERSION.search(text):
+        raise ParseError(f"no 'IP Virtual Server version' line in:\n{text}")
+    services: dict[str, dict[str, Stats]] = {}
+    current: dict[str, Stats] | None = None
+    for line in text.splitlines():
+        match = _STATS_LINE.match(line)
+        if not match:
+            continue
+        stats = Stats(*map(int, match["n"].split()))
+        if match["proto"]:
+            current = services.setdefault(match["address"], {})
+            current[""] = stats
+        elif current is not None:
+            current[match["address"]] = stats
+        else:
+            raise ParseError(f"a real server before any virtual service: {line!r}")
+    return services

@@ -39,20 +39,20 @@ CONF
 chmod 600 /etc/ha.d/authkeys
 
 before=$(cat /etc/ha.d/ldirectord.cf 2>/dev/null || true)
-{
+# Beyond the tutorial (scenario families set these; unset, the file is exactly as documented):
+# LAB_WEIGHTS "3 1" one weight per real server, LAB_FORWARDING masq|ipip, LAB_TLS_PORT 443
+# for a second virtual service balancing HTTPS at layer 4.
+read -r -a WEIGHTS <<< "${LAB_WEIGHTS:-}"
+virtual() {  # virtual PORT SERVICE FALLBACK
+    local port=$1 service=$2 fallback=$3 real i=0
+    printf '\nvirtual=%s:%s\n' "$LAB_VIP" "$port"
+    for real in $LAB_REALSERVERS; do
+        printf '        real=%s:%s %s%s\n' "$real" "$port" "$LAB_FORWARDING" "${WEIGHTS[i]:+ ${WEIGHTS[i]}}"
+        i=$((i + 1))
+    done
+    [[ -n $fallback ]] && printf '        fallback=%s %s\n' "$fallback" "$LAB_FORWARDING"
     cat <<CONF
-checktimeout=$LAB_CHECKTIMEOUT
-checkinterval=$LAB_CHECKINTERVAL
-autoreload=no
-logfile="local0"
-quiescent=yes
-
-virtual=$LAB_VIP:$LAB_PORT
-CONF
-    for real in $LAB_REALSERVERS; do printf '        real=%s:%s %s\n' "$real" "$LAB_PORT" "$LAB_FORWARDING"; done
-    cat <<CONF
-        fallback=$LAB_FALLBACK $LAB_FORWARDING
-        service=http
+        service=$service
         request="$LAB_REQUEST"
         receive="$LAB_RECEIVE"
         scheduler=$LAB_SCHEDULER
@@ -62,6 +62,18 @@ CONF
         protocol=$LAB_PROTOCOL
         checktype=negotiate
 CONF
+}
+{
+    cat <<CONF
+checktimeout=$LAB_CHECKTIMEOUT
+checkinterval=$LAB_CHECKINTERVAL
+autoreload=no
+logfile="local0"
+quiescent=yes
+CONF
+    virtual "$LAB_PORT" http "$LAB_FALLBACK"
+    [[ -n ${LAB_TLS_PORT:-} ]] && virtual "$LAB_TLS_PORT" https ""
+    true
 } | write_file /etc/ha.d/ldirectord.cf 0644
 
 # LVSSyncDaemonSwap is in no bookworm package: the lab supplies it (lab/provision/LVSSyncDaemonSwap).

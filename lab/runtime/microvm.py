@@ -61,13 +61,14 @@ def ensure_kernel() -> Path:
 
 def check_host() -> None:
     missing = [(tool, pkg) for tool, pkg in (("qemu-system-x86_64", "qemu-system-x86"), ("udevadm", "udev"),
-                                              ("mkfs.ext4", "e2fsprogs"), ("mmdebstrap", "mmdebstrap"))
+                                              ("mkfs.ext4", "e2fsprogs"), ("mmdebstrap", "mmdebstrap"),
+                                              ("busybox", "busybox-static"))  # virtme-ng builds its initramfs with it
                if shutil.which(tool) is None]
     if missing:
         raise LabError("the microVM needs " + ", ".join(t for t, _ in missing),
-                       "apt-get install " + " ".join(p for _, p in missing) + " (or run `make setup`)")
+                       "apt-get install " + " ".join(p for _, p in missing) + " (or run `./run.sh setup`)")
     if _vng() is None:
-        raise LabError("virtme-ng (vng) is not installed", "pip install virtme-ng (or run `make setup`)")
+        raise LabError("virtme-ng (vng) is not installed", "pip install virtme-ng (or run `./run.sh setup`)")
     if os.geteuid() != 0:
         raise LabError("the lab needs root (namespaces, mounts, IPVS inside the microVM)", "run it as root")
 

@@ -1,0 +1,116 @@
+"""Forwarding methods: the tutorial's direct routing (gate) and LVS's other two, masquerading
+(masq, NAT) and tunnelling (ipip), each serving real traffic through the VIP.
+
+ldirectord.cf names the method on each real= line; lab/provision/forwarding.sh does what each
+needs on the nodes (NAT: real servers answer via the director, which sends no redirects;
+IPIP: real servers unwrap on tunl0). The path of the replies tells the methods apart:
+`ipvsadm --stats` counts the packets coming back through the director (OutPkts), and
+each real server's tunl0 counts the packets it unwrapped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from lab.checks.ipvsadm import parse_stats
+from lab.service import FORWARD_NAMES, active_balancer
+from lab.wait import wait_until
+from scenarios.steps import ask
+
+pytestmark = [pytest.mark.forwarding, pytest.mark.usefixtures("chapter7_cluster")]
+WEB = {"webserver1", "webserver2"}
+NODES_TO_PREPARE = ("realserver", "balancer")
+ESTIMATOR_TICK = 2.2
+
+
+def prepare(lab, provisioner, method: str) -> None:
+    for role in NODES_TO_PREPARE:
+        for node in lab.cluster.by_role(role):
+            provisioner.run_script(lab.node(node.name), "forwarding.sh", settings={"LAB_FORWARDING": method})
+
+
+@pytest.fixture(scope="module")
+def methods(lab, provisioner, service):
+    """Direct routing again on every node at the end of the module (the service comes back first)."""
+    yield
+    service.restore()
+    prepare(lab, provisioner, lab.cluster.service.forwarding)
+
+
+@pytest.fixture(scope="module", params=["gate", "masq", "ipip"])
+def forwarding(request, lab, provisioner, service, methods):
+    method = request.param
+    prepare(lab, provisioner, method)
+    service.set(forwarding=method)
+    return method
+
+
+def stats(lab) -> dict:
+    balancer = lab.node(active_balancer(lab))
+    return parse_stats(balancer.succeed("ipvsadm -L -n --stats --exact"))[f"{lab.cluster.vip}:{lab.cluster.service.port}"]
+
+
+def counted(lab, before: dict) -> dict:
+    """The counters once IPVS has counted the new packets: the kernel sums its per-CPU counters
+    into what ipvsadm reads only every 2 s (the rate estimator's tick)."""
+    wait_until(lambda: (stats(lab)[""].in_packets > before[""].in_packets, stats(lab)[""]),
+               timeout=10, interval=0.5, what="IPVS to count the new requests")
+    time.sleep(ESTIMATOR_TICK)  # and the packets that came after the first tick
+    return stats(lab)
+
+
+def unwrapped(lab) -> int:
+    """Packets all real servers' tunl0 received (0 where there is no tunl0)."""
+    total = 0
+    for node in lab.cluster.realservers:
+        result = lab.node(node.name).run("ip -s -j link show tunl0")
+        if result.ok:
+            total += json.loads(result.stdout)[0]["stats64"]["rx"]["packets"]
+    return total
+
+
+def test_the_table_shows_the_method(lab, tutorial, forwarding):
+    balancer = lab.node(active_balancer(lab))
+
+    def verify(result) -> None:
+        from lab.checks.ipvsadm import parse_table
+        service = parse_table(result.stdout).service(f"{lab.cluster.vip}:{lab.cluster.service.port}")
+        methods = {r.address: r.forward for r in service.reals if not r.address.startswith("127.")}
+        assert set(methods.values()) == {FORWARD_NAMES[forwarding]}, \
+            f"real servers should be forwarded by {FORWARD_NAMES[forwarding]}: {methods}"
+
+    tutorial.expect("forwarding", f"{forwarding}: the real servers' forwarding method", balancer, "ipvsadm -L -n",
+                    documented=f"-> RemoteAddress:Port {FORWARD_NAMES[forwarding]} ...", verify=verify)
+
+
+def test_the_site_answers_through_the_vip_from_both_servers(lab, tutorial, forwarding):
+    servers = ask(lab, 6)
+    tutorial.record("forwarding", f"{forwarding}: the site answers through the VIP", "client",
+                    f"GET http://{lab.cluster.vip}/ x6", "both web nodes answer", f"{servers}",
+                    "PASS" if set(servers) == WEB else "FAIL")
+    assert set(servers) == WEB, f"with {forwarding}, both web nodes should answer through the VIP: {servers}"
+
+
+def test_replies_take_the_methods_path(lab, tutorial, forwarding):
+    before, tunnelled_before = stats(lab), unwrapped(lab)
+    ask(lab, 4)
+    after = counted(lab, before)
+    tunnelled = unwrapped(lab) - tunnelled_before
+    back_through_director = after[""].out_packets - before[""].out_packets
+    into_director = after[""].in_packets - before[""].in_packets
+    observed = (f"4 requests: {into_director} packets in, {back_through_director} back through the director, "
+                f"{tunnelled} unwrapped on tunl0")
+    expected = {"gate": "no reply packet through the director, none tunnelled",
+                "masq": "the replies come back through the director",
+                "ipip": "the requests arrive tunnelled; no reply through the director"}[forwarding]
+    ok = {"gate": back_through_director == 0 and tunnelled == 0,
+          "masq": back_through_director > 0,
+          "ipip": back_through_director == 0 and tunnelled > 0}[forwarding]
+    tutorial.record("forwarding", f"{forwarding}: the path of the replies", "loadb", "ipvsadm -L -n --stats --exact",
+                    expected, observed, "PASS" if ok else "FAIL")
+    tutorial.figure("forwarding", f"forwarding {forwarding}", observed)
+    assert into_director > 0, f"the requests should pass the director: {observed}"
+    assert ok, f"{forwarding}: expected {expected}; saw {observed}"

@@ -1,0 +1,101 @@
+"""Schedulers: each one chapter 1 loads (ip_vs_rr ... ip_vs_nq), set through ldirectord's
+scheduler= and recognised by what it does with real connections from the client.
+
+The tutorial uses rr and loads the modules of all ten. One client address or eight
+(the client's aliases), one destination (the VIP): what each scheduler must do with them:
+  rr                   new connections alternate between the servers
+  wrr                  they follow the weights (3:1 here)
+  sh                   each source address always reaches the same server; sources spread
+  dh, lblc, lblcr      one destination stays on one server, whoever asks
+  lc, wlc, sed, nq     with a connection held open on one server, new ones go to the other
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from lab.checks.cluster import ipvs_table
+from lab.service import active_balancer
+from lab.wait import wait_until
+from scenarios.steps import ask, held_download
+
+pytestmark = [pytest.mark.schedulers, pytest.mark.usefixtures("chapter7_cluster")]
+WEB = {"webserver1", "webserver2"}
+
+
+@pytest.fixture
+def scheduler(request, service, sessions):
+    """The virtual service with the scheduler the test names (and weights 3:1 for wrr); one
+    scheduler follows the other, the tutorial's rr comes back at the end of the module."""
+    name = request.param
+    service.set(scheduler=name, weights={"webserver1": 3, "webserver2": 1} if name == "wrr" else {})
+    return name
+
+
+def record(tutorial, scheduler: str, title: str, documented: str, observed: str, ok: bool) -> None:
+    tutorial.record("schedulers", f"{scheduler}: {title}", "client", "GET / through the VIP, new connection each",
+                    documented, observed, "PASS" if ok else "FAIL")
+    tutorial.figure("schedulers", f"scheduler {scheduler}", observed.splitlines()[0])
+
+
+@pytest.mark.parametrize("scheduler", ["rr"], indirect=True)
+def test_rr_alternates(lab, tutorial, scheduler):
+    servers = ask(lab, 6)
+    ok = all(a != b for a, b in zip(servers, servers[1:])) and set(servers) == WEB
+    record(tutorial, scheduler, "new connections alternate", "round robin", f"{servers}", ok)
+    assert ok, f"round robin should alternate between both servers: {servers}"
+
+
+@pytest.mark.parametrize("scheduler", ["wrr"], indirect=True)
+def test_wrr_follows_the_weights(lab, tutorial, scheduler):
+    table = ipvs_table(lab.node(active_balancer(lab))).service(f"{lab.cluster.vip}:{lab.cluster.service.port}")
+    weights = {r.address: r.weight for r in table.reals}
+    servers = Counter(ask(lab, 8))
+    ok = servers == Counter({"webserver1": 6, "webserver2": 2})
+    record(tutorial, scheduler, "connections follow the weights 3:1", "weighted round robin",
+           f"{dict(servers)} of 8 (weights {weights})", ok)
+    assert ok, f"with weights 3:1, 8 connections should split 6:2, saw {dict(servers)} (table weights {weights})"
+
+
+@pytest.mark.parametrize("scheduler", ["sh"], indirect=True)
+def test_sh_maps_each_source_to_one_server(lab, tutorial, scheduler):
+    sources = lab.cluster.by_role("client")[0].aliases
+    seen = {source: ask(lab, 3, source=source) for source in sources}
+    stable = all(len(set(servers)) == 1 for servers in seen.values())
+    spread = {servers[0] for servers in seen.values()} == WEB
+    record(tutorial, scheduler, "each source keeps its server", "source hashing",
+           " ".join(f"{s}->{v[0]}" for s, v in seen.items()), stable and spread)
+    assert stable, f"each source address should always reach the same server: {seen}"
+    assert spread, f"eight sources should hash onto both servers: {seen}"
+
+
+@pytest.mark.parametrize("scheduler", ["dh", "lblc", "lblcr"], indirect=True)
+def test_one_destination_stays_on_one_server(lab, tutorial, scheduler):
+    sources = lab.cluster.by_role("client")[0].aliases
+    seen = {source: ask(lab, 2, source=source) for source in sources}
+    servers = {server for answers in seen.values() for server in answers}
+    record(tutorial, scheduler, "the VIP (one destination) stays on one server, whoever asks",
+           "destination hashing / locality-based", f"{sorted(servers)} for {len(sources)} sources", len(servers) == 1)
+    assert len(servers) == 1, f"{scheduler} should send every connection for the VIP to one server: {seen}"
+
+
+@pytest.mark.parametrize("scheduler", ["lc", "wlc", "sed", "nq"], indirect=True)
+def test_new_connections_go_to_the_server_with_fewer_open_ones(lab, tutorial, scheduler):
+    active = lab.node(active_balancer(lab))
+    service = f"{lab.cluster.vip}:{lab.cluster.service.port}"
+    address_of = {n.address: n.name for n in lab.cluster.realservers}
+    with held_download(lab):
+        def holder():
+            reals = ipvs_table(active).service(service).reals
+            busy = [address_of[r.address.split(":")[0]] for r in reals if r.active > 0]
+            return len(busy) == 1, busy
+
+        busy = wait_until(holder, timeout=20, interval=0.5, what="the held download to show as an active connection")[0]
+        servers = ask(lab, 6)
+    other = (WEB - {busy}).pop()
+    ok = set(servers) == {other}
+    record(tutorial, scheduler, "new connections avoid the server holding an open one", "least connections family",
+           f"held on {busy}; then {servers}", ok)
+    assert ok, f"with a connection open on {busy}, {scheduler} should send new ones to {other}: {servers}"
