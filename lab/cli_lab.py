@@ -82,9 +82,19 @@ def _follow(console: Path, info: dict) -> int:
             print(f"lvslab up: ready after {time.monotonic() - started:.0f} s. Try: lvslab status", flush=True)
             return 0
         if not remote.pid_alive(info):
+            _forget_vm(info)
             raise LabError(f"the lab did not come up; its output is in {console}", "fix what it says, then `lvslab up`")
         time.sleep(0.5)
-    raise LabError(f"the lab was not ready after {UP_TIMEOUT} s; see {console}", "lvslab down; lvslab up")
+    os.killpg(info["pid"], signal.SIGKILL)
+    _forget_vm(info)
+    raise LabError(f"the lab was not ready after {UP_TIMEOUT} s and was stopped; see {console}", "lvslab up")
+
+
+def _forget_vm(info: dict) -> None:
+    """The microVM's record, once its process is gone (its console log stays for reading)."""
+    from lab.runtime.microvm import RUN_DIR
+
+    (RUN_DIR / f"microvm-{info['pid']}.json").unlink(missing_ok=True)
 
 
 def _answers(name: str) -> bool:
@@ -114,9 +124,7 @@ def down(name: str) -> int:
         time.sleep(0.5)
     if remote.pid_alive(info):
         os.killpg(info["pid"], signal.SIGKILL)
-    from lab.runtime.microvm import RUN_DIR
-
-    (RUN_DIR / f"microvm-{info['pid']}.json").unlink(missing_ok=True)
+    _forget_vm(info)
     remote.remove_lab_dir(name)
     print(f"lvslab down: {name} is down")
     return 0
