@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from lab import log
-from lab.checks.cluster import ipvs_table, wait_for_active
+from lab.checks.cluster import ipvs_table, vip_holders, wait_for_active
 from lab.providers.base import Lab
 from lab.provision import Provisioner
 from lab.wait import wait_until
@@ -23,13 +23,16 @@ PROVISIONED_BY = {"ch5": "ch5", "ch6": "ch6", "ch7": "ch6"}  # chapter 7 only te
 
 
 def wait_for_real_servers(lab: Lab) -> None:
-    """ldirectord's checks succeed: the active table has every real server at a weight above 0."""
-    active = lab.node(lab.cluster.preferred_balancer.name)
+    """ldirectord's checks succeed: the active's table (whichever balancer holds the VIP, which
+    after chapter 7's failover is loadb2) has every real server at a weight above 0."""
     service = f"{lab.cluster.vip}:{lab.cluster.service.port}"
     reals = {f"{n.address}:{lab.cluster.service.port}" for n in lab.cluster.realservers}
 
     def probe() -> tuple[bool, object]:
-        table = ipvs_table(active).service(service)
+        holders = vip_holders(lab)
+        if len(holders) != 1:
+            return False, f"the VIP is held by {holders}"
+        table = ipvs_table(lab.node(holders[0])).service(service)
         weights = {r.address: r.weight for r in table.reals} if table else {}
         return all(weights.get(r, 0) > 0 for r in reals), weights
 
