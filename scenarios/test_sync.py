@@ -1,8 +1,13 @@
 """Connection sync: what LVSSyncDaemonSwap swaps, and what survives a failover because of it.
 
 The active balancer runs the IPVS sync master, the standby the backup; connections and
-persistence templates made through the active reach the standby's table, so after a failover
-a persistent client keeps its real server (and its session), and an open connection can go on.
+persistence templates made through the active reach the standby's table. What the lab found:
+an open connection survives the failover, but as the tutorial configures it a persistent
+client does not keep its server. The standby has no virtual service (ldirectord runs only on
+the active), so a synced template arrives bound to no real server, and the new active's first
+lookup invalidates it (ipvsadm then shows it with port 65535) and schedules the client anew.
+With the virtual service on the standby too (as keepalived keeps it on every node), the
+template binds, and the client keeps its server and its session, across failover and back.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import time
 import pytest
 
 from lab.checks.cluster import wait_for_active
-from lab.checks.ipvsadm import parse_connections, parse_daemons
+from lab.checks.ipvsadm import parse_connections, parse_daemons, parse_table
 from lab.service import active_balancer
 from lab.wait import wait_until
 from scenarios.steps import browse
@@ -25,16 +30,30 @@ def standby_of(lab, active: str) -> str:
     return next(b.name for b in lab.cluster.balancers if b.name != active)
 
 
+def roles(lab) -> tuple:
+    """(active, standby) as they are now."""
+    active = active_balancer(lab)
+    return lab.node(active), lab.node(standby_of(lab, active))
+
+
 @pytest.fixture(scope="module")
 def balancers(lab):
-    """(active, standby). A standby that never held the resources runs no sync daemon (the tutorial
-    answered "daemon method: none"); heartbeat starts the backup when it releases them, through
-    `LVSSyncDaemonSwap master stop`, which is run here for a standby that has not done so yet."""
-    active = active_balancer(lab)
-    standby = standby_of(lab, active)
-    if not parse_daemons(lab.node(standby).succeed("ipvsadm -L --daemon")):
-        lab.node(standby).succeed(f"{SWAP} master stop")
-    return lab.node(active), lab.node(standby)
+    """(active, standby) at the start. A standby that never held the resources runs no sync daemon (the
+    tutorial answered "daemon method: none"); heartbeat starts the backup when it releases them, through
+    `LVSSyncDaemonSwap master stop`, which is run here for a standby that has not done so yet. At the
+    end the standby's table is emptied again (a test may have given it the active's services)."""
+    active, standby = roles(lab)
+    if not parse_daemons(standby.succeed("ipvsadm -L --daemon")):
+        standby.succeed(f"{SWAP} master stop")
+    yield active, standby
+    roles(lab)[1].run("ipvsadm -C")
+
+
+def mirror(active, standby) -> None:
+    """The active's virtual services on the standby too, so that synced templates bind there.
+    ldirectord, when it starts on the standby at takeover, adopts what it finds (`ipvsadm -E`)."""
+    standby.put_file("/run/lab-ipvs.rules", active.succeed("ipvsadm -S -n"))
+    standby.succeed("ipvsadm -C && ipvsadm -R < /run/lab-ipvs.rules")
 
 
 def failover(lab, active, standby) -> float:
@@ -53,6 +72,25 @@ def failover(lab, active, standby) -> float:
     return seconds
 
 
+def on_standby(standby, source: str, *, template_to: str | None = None, timeout: float = 30) -> float:
+    """Wait until the standby's table holds the client `source` (an address:port connection, or with
+    `template_to` the address's persistence template to that server); the seconds it took. The master
+    sends what it has gathered when its buffer fills or every 2 s, so this can take a little over 2 s."""
+    started = time.monotonic()
+
+    def wanted(entry) -> bool:
+        if template_to:
+            return entry.client == source and entry.is_template and entry.destination == template_to
+        return entry.source == source
+
+    def synced():
+        mine = [c for c in parse_connections(standby.succeed("ipvsadm -L -n -c")) if wanted(c)]
+        return bool(mine), mine
+
+    wait_until(synced, timeout=timeout, interval=0.2, what=f"{source} in {standby.name}'s connection table")
+    return time.monotonic() - started
+
+
 def test_active_runs_the_sync_master_and_the_standby_the_backup(tutorial, balancers):
     active, standby = balancers
     for node, role in ((active, "master"), (standby, "backup")):
@@ -69,47 +107,69 @@ def test_connections_and_templates_reach_the_standby(lab, tutorial, sessions, pe
     source = lab.cluster.by_role("client")[0].aliases[2]
     server = browse(lab, sessions, 1, source=source)[0]["server"]
     destination = f"{lab.cluster.node(server).address}:{lab.cluster.service.port}"
-    made = time.monotonic()
-
-    def synced():
-        seen = parse_connections(standby.succeed("ipvsadm -L -n -c"))
-        mine = [c for c in seen if c.client == source]
-        return any(c.is_template and c.destination == destination for c in mine), mine
-
-    entries = wait_until(synced, timeout=30, interval=0.2, what=f"{source}'s template on {standby.name}")
-    delay = time.monotonic() - made
+    delay = on_standby(standby, source, template_to=destination)
+    entries = [c for c in parse_connections(standby.succeed("ipvsadm -L -n -c")) if c.client == source]
     tutorial.figure("sync", "a new persistence template seen on the standby after", f"{delay:.1f} s (polled every 0.2 s)")
     tutorial.record("sync", "the standby learns the connection and its template", standby.name, "ipvsadm -L -n -c",
                     "(the active's connections, through the sync daemon)", "\n".join(map(str, entries)), "PASS")
 
 
-def test_a_persistent_client_keeps_its_server_and_session_across_failover_and_back(lab, tutorial, sessions,
-                                                                                   persistent, balancers):
-    active, standby = balancers
-    source = lab.cluster.by_role("client")[0].aliases[3]
-    first = browse(lab, sessions, 1, source=source)
-    server, session = first[0]["server"], first[0]["session"]
-    cookies = {"LABSESSION": session}
-    time.sleep(2)  # let the sync daemon send the template (measured above well under this)
+def session_of(reply) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in reply.body.split()) if reply.ok else {}
+
+
+def test_as_configured_the_new_active_drops_the_synced_template(lab, tutorial, sessions, persistent, balancers):
+    active, standby = roles(lab)
+    assert not parse_table(standby.succeed("ipvsadm -L -n")).services, "the tutorial's standby has no virtual service"
+    source = lab.cluster.by_role("client")[0].aliases[4]
+    first = browse(lab, sessions, 1, source=source)[0]
+    on_standby(standby, source, template_to=f"{lab.cluster.node(first['server']).address}:{lab.cluster.service.port}")
     seconds = failover(lab, active, standby)
-    after = lab.http_get(sessions, source=source, cookies=cookies)
-    fields = dict(pair.split("=", 1) for pair in after.body.split()) if after.ok else {}
-    tutorial.figure("sync", "failover with sync: heartbeat stop until the standby holds the VIP", f"{seconds:.1f} s")
-    tutorial.record("sync", "a persistent client after failover", "client", f"GET from {source}",
-                    f"stays on {server}, session {session} continues", after.describe(),
-                    "PASS" if fields.get("server") == server and fields.get("new") == "no" else "FAIL")
-    assert fields.get("server") == server, f"after failover the client should stay on {server}: {after.describe()}"
-    assert fields.get("new") == "no" and fields.get("count") == "2", f"its session should go on: {fields}"
-    time.sleep(2)
-    failover(lab, standby, active)  # swap back
-    back = dict(pair.split("=", 1) for pair in lab.http_get(sessions, source=source, cookies=cookies).body.split())
-    assert (back.get("server"), back.get("count")) == (server, "3"), f"after swapping back: {back}"
+    after = session_of(lab.http_get(sessions, source=source, cookies={"LABSESSION": first["session"]}))
+    entries = [c for c in parse_connections(standby.succeed("ipvsadm -L -n -c")) if c.client == source]
+    dropped = [c for c in entries if c.is_template and c.virtual.endswith(":65535")]
+    outcome = (f"synced template {'invalidated (port 65535)' if dropped else 'still valid'}; the client went from "
+               f"{first['server']} to {after.get('server')}, session {'kept' if after.get('new') == 'no' else 'lost'}")
+    tutorial.figure("sync", "a persistent client across failover, as the tutorial configures it", outcome)
+    tutorial.figure("sync", "failover (heartbeat stop until the standby holds the VIP)", f"{seconds:.1f} s")
+    tutorial.record("sync", "as configured, the new active drops the synced template", standby.name,
+                    "ipvsadm -L -n -c", "(the tutorial: \"it also takes care of connections/sessions\")",
+                    "\n".join(map(str, entries)) + "\n" + outcome, "PASS" if dropped else "FAIL")
+    assert dropped, f"expected the unbound synced template to be invalidated on {standby.name}: {entries}"
+
+
+def test_with_the_service_on_the_standby_a_persistent_client_keeps_its_server_across_failover_and_back(
+        lab, tutorial, sessions, persistent, balancers):
+    source = lab.cluster.by_role("client")[0].aliases[3]
+    cookies: dict[str, str] = {}
+    server = None
+    for count in (1, 2, 3):  # before the failover, after it, after the swap back
+        if count > 1:
+            active, standby = roles(lab)
+            seconds = failover(lab, active, standby)
+        reply = lab.http_get(sessions, source=source, cookies=cookies)
+        cookies.update(reply.cookies)
+        seen = session_of(reply)
+        server = server or seen.get("server")
+        kept = seen.get("server") == server and seen.get("count") == str(count)
+        stage = ("before failover", "after failover", "after swapping back")[count - 1]
+        tutorial.record("sync", f"with the service on the standby: a persistent client {stage}", "client",
+                        f"GET from {source}", f"stays on {server}, session count {count}", reply.describe(),
+                        "PASS" if kept else "FAIL")
+        assert kept, f"{stage} the client should stay on {server} with session count {count}: {reply.describe()}"
+        if count > 1:
+            tutorial.figure("sync", f"with the service on the standby, {stage}", f"client kept {server}, session "
+                            f"count {count} (failover {seconds:.1f} s)")
+        if count < 3:
+            active, standby = roles(lab)
+            mirror(active, standby)
+            lab.http_get(sessions, source=source, cookies={})  # a new connection: its template is synced now
+            on_standby(standby, source, template_to=f"{lab.cluster.node(server).address}:{lab.cluster.service.port}")
 
 
 def test_a_slow_download_across_failover(lab, tutorial, sessions, balancers):
     """Observed, then asserted: with connection sync, an established connection survives."""
-    active = lab.node(active_balancer(lab))
-    standby = lab.node(standby_of(lab, active.name))
+    active, standby = roles(lab)
     try:
         # A small receive window: the server must wait for the client's ACKs (which pass the
         # director), so the download is still under way when the director changes.
@@ -123,7 +183,7 @@ def test_a_slow_download_across_failover(lab, tutorial, sessions, balancers):
     head, _, body = bytes(received).partition(b"\r\n\r\n")
     length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
     got = len(body)
-    time.sleep(2)  # the connection entry reaches the standby
+    on_standby(standby, "%s:%d" % conn.getsockname())  # the connection entry reaches the standby
     seconds = failover(lab, active, standby)
     outcome = "survived"
     try:

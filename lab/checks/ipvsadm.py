@@ -164,6 +164,9 @@ class Connection:
     virtual: str
     destination: str
 
+    def __str__(self) -> str:
+        return f"{self.protocol} {self.expire}  {self.state:<11} {self.source:<18} {self.virtual:<18} {self.destination}"
+
     @property
     def is_template(self) -> bool:
         return self.source.endswith(":0")

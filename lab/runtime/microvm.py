@@ -13,10 +13,13 @@ import os
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from lab import log
 from lab.errors import LabError
@@ -133,7 +136,14 @@ def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, ti
     """Prepare image and kernel, boot, stream the command's output, return its exit code."""
     argv, vng_env = _prepare(command, cwd=cwd, rwdirs=rwdirs, why=why, memory=memory)
     started = time.monotonic()
-    proc = subprocess.Popen(argv, env=vng_env, stdin=subprocess.DEVNULL, start_new_session=True)
+    # qemu reopens /proc/self/fd/1 and 2 as files with O_TRUNC: a log this run writes into
+    # (`./run.sh test > log`) would lose all that came before the VM. Through a pipe it cannot.
+    piped = any(stat.S_ISREG(os.fstat(fd).st_mode) for fd in (1, 2))
+    proc = subprocess.Popen(argv, env=vng_env, stdin=subprocess.DEVNULL, start_new_session=True,
+                            stdout=subprocess.PIPE if piped else None, stderr=subprocess.STDOUT if piped else None)
+    copier = threading.Thread(target=_copy_to_stdout, args=(proc.stdout,), daemon=True) if piped else None
+    if copier:
+        copier.start()
     record = _record_vm(proc.pid)
 
     def terminated(signum: int, frame: object) -> None:  # e.g. a CI timeout: stop the VM too
@@ -158,8 +168,18 @@ def run_in_vm(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, ti
                 proc.wait()
         signal.signal(signal.SIGTERM, previous)
         record.unlink(missing_ok=True)
+        if copier:
+            copier.join(timeout=10)
         log.info(f"microVM: stopped after {time.monotonic() - started:.0f} s")
 
+
+
+def _copy_to_stdout(stream: IO[bytes]) -> None:
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    while chunk := stream.read1(65536):  # type: ignore[attr-defined]
+        out.write(chunk)
+        out.flush()
 
 
 def _record_vm(pid: int) -> Path:
