@@ -14,6 +14,7 @@ from typing import Sequence
 
 import testinfra.host
 
+from lab import interrupt
 from lab.cluster import NodeSpec
 from lab.wait import wait_until
 
@@ -76,7 +77,10 @@ class Node(ABC):
     # --- the verbs ----------------------------------------------------------------------
     def run(self, command: Command, *, stdin: bytes | None = None, timeout: float = 120,
             env: dict[str, str] | None = None) -> Result:
-        return self._execute(as_shell(command), stdin=stdin, timeout=timeout, env=env or {})
+        interrupt.check()
+        result = self._execute(as_shell(command), stdin=stdin, timeout=timeout, env=env or {})
+        interrupt.check()
+        return result
 
     def succeed(self, command: Command, *, timeout: float = 120) -> str:
         """Run a command that must succeed; its failure is the cluster's (AssertionError)."""

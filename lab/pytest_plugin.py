@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from lab import evidence, log
+from lab import evidence, interrupt, log
 from lab.cluster import Cluster, load_cluster
 from lab.errors import LabError
 from lab.node import Node
@@ -60,6 +60,10 @@ def _reports(config: pytest.Config) -> Path:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
+    interrupt.handled()  # teardown's node commands must run
+
+
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.option.lab is None or config.option.lab_reuse:
         return None  # no lab, or one that already runs elsewhere: this process drives it
@@ -86,6 +90,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    if config.option.lab or config.option.lab_reuse:
+        interrupt.install()
     config.stash[_report_key] = TutorialReport()
     if (config.option.lab or config.option.lab_reuse) and not hasattr(config, "workerinput"):
         log.add_sink(_reports(config) / "lab.log")

@@ -98,3 +98,20 @@ def test_report_sections_follow_the_tutorial_then_the_comments(tmp_path):
     assert md.index("## Chapter 5") < md.index("## Schedulers") < md.index("## Connection sync")
     assert "- template seen on the standby after: 0.4 s" in md and "### [FAIL] the IPVS table" in md
     assert "scheduler rr" in (tmp_path / "tutorial-report.html").read_text()
+
+
+def test_a_ctrl_c_that_python_swallowed_is_raised_by_the_next_node_command():
+    import signal
+    from lab import interrupt
+    node = ScriptedNode("loadb1", [(0, "ok\n"), (0, "ok\n")])
+    previous = signal.getsignal(signal.SIGINT)
+    interrupt.install()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)  # as if lost in an at-fork handler: the note stays
+        with pytest.raises(KeyboardInterrupt):
+            node.run("true")
+        assert node.run("true").ok  # raised once; afterwards commands run again
+    finally:
+        interrupt.handled()
+        signal.signal(signal.SIGINT, previous)
