@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from lab.checks.ipvsadm import parse_stats
+from lab.checks.ipvsadm import parse_stats, parse_table
 from lab.service import FORWARD_NAMES, active_balancer
 from lab.wait import wait_until
 from scenarios.steps import ask
@@ -56,8 +56,11 @@ def stats(lab) -> dict:
 def counted(lab, before: dict) -> dict:
     """The counters once IPVS has counted the new packets: the kernel sums its per-CPU counters
     into what ipvsadm reads only every 2 s (the rate estimator's tick)."""
-    wait_until(lambda: (stats(lab)[""].in_packets > before[""].in_packets, stats(lab)[""]),
-               timeout=10, interval=0.5, what="IPVS to count the new requests")
+    def grew() -> tuple[bool, object]:
+        now = stats(lab)[""]
+        return now.in_packets > before[""].in_packets, now
+
+    wait_until(grew, timeout=10, interval=0.5, what="IPVS to count the new requests")
     time.sleep(ESTIMATOR_TICK)  # and the packets that came after the first tick
     return stats(lab)
 
@@ -76,7 +79,6 @@ def test_the_table_shows_the_method(lab, tutorial, forwarding):
     balancer = lab.node(active_balancer(lab))
 
     def verify(result) -> None:
-        from lab.checks.ipvsadm import parse_table
         service = parse_table(result.stdout).service(f"{lab.cluster.vip}:{lab.cluster.service.port}")
         methods = {r.address: r.forward for r in service.reals if not r.address.startswith("127.")}
         assert set(methods.values()) == {FORWARD_NAMES[forwarding]}, \

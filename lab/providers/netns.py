@@ -109,7 +109,10 @@ class NetnsLab(Lab):
         return f"{self.name}-{node}"
 
     def _save_state(self) -> None:
-        (self.dir / "state.json").write_text(json.dumps(self.state, indent=2))
+        # Atomically: `lvslab clean` and other runs may read it at any moment.
+        partial = self.dir / "state.json.partial"
+        partial.write_text(json.dumps(self.state, indent=2))
+        os.replace(partial, self.dir / "state.json")
 
     # --- start ------------------------------------------------------------------------
     def start(self) -> None:
