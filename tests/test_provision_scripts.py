@@ -64,3 +64,11 @@ def test_sync_swap_master_start_stop_status(fake_ipvsadm):
     swap("master", "start")
     assert state.read_text() == "master sync daemon (mcast=eth0, syncid=0)\n", "start must stop the backup first"
     assert swap("master", "bogus").returncode == 2
+
+
+def test_ci_runs_the_readme_test_command_with_every_scenario():
+    root = Path(__file__).parents[1]
+    ci = (root / ".ci/run").read_text()
+    assert "./run.sh setup" in ci and "exec .venv/bin/pytest tests/ scenarios/ --lab=netns\n" in ci
+    assert ' test) setup; exec "$VENV/bin/pytest" tests/ scenarios/ --lab=netns "$@" ;;' in (root / "run.sh").read_text()
+    assert "./run.sh test " in (root / "README.md").read_text()
