@@ -85,6 +85,10 @@ class Cluster:
     def preferred_balancer(self) -> NodeSpec:
         return next((n for n in self.balancers if n.preferred), self.balancers[0])
 
+    def real_server(self, name: str) -> str:
+        """address:port of a web node's service, as ipvsadm names it."""
+        return f"{self.node(name).address}:{self.service.port}"
+
     def provision_env(self) -> dict[str, str]:
         """The topology as the environment the provisioning scripts read (LAB_*)."""
         svc, stack = self.service, self.stack

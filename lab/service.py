@@ -7,7 +7,6 @@ Scenario families use `service_settings` so each leaves the service as it found 
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -57,7 +56,8 @@ class ServiceSettings:
         default = cluster.service
         forward = FORWARD_NAMES[self.forwarding or default.forwarding]
         differences = []
-        for port in [default.port] + ([self.tls_port] if self.tls_port else []):
+        ports = [default.port] + ([self.tls_port] if self.tls_port else [])
+        for port in ports:
             service = table.service(f"{cluster.vip}:{port}")
             if service is None:
                 differences.append(f"no virtual service {cluster.vip}:{port}")
@@ -71,25 +71,24 @@ class ServiceSettings:
                 want = (forward, self.weights.get(node.name, 1))
                 if real is None or (real.forward, real.weight) != want:
                     differences.append(f"{node.address}:{port}: {real} (want {want[0]} weight {want[1]})")
-        if not self.tls_port and table.service(f"{cluster.vip}:443") is not None:
-            differences.append("the HTTPS virtual service is still there")
+        extra = {s.address for s in table.services} - {f"{cluster.vip}:{port}" for port in ports}
+        if extra:
+            differences.append(f"virtual services not set: {sorted(extra)}")
         return not differences, "; ".join(differences) or "as set"
 
 
 def apply(lab: Lab, provisioner: Provisioner, settings: ServiceSettings, what: str) -> IpvsTable:
     """Write ldirectord.cf on both balancers (at once) and wait until the active's table shows it."""
-    with ThreadPoolExecutor(len(lab.cluster.balancers)) as pool:
-        for done in [pool.submit(provisioner.run_script, lab.node(b.name), "ch4-heartbeat.sh",
-                                 settings=settings.env(lab.cluster)) for b in lab.cluster.balancers]:
-            done.result()
+    provisioner.run_on([lab.node(b.name) for b in lab.cluster.balancers], "ch4-heartbeat.sh",
+                       settings=settings.env(lab.cluster))
+    last: list[IpvsTable] = []
 
     def probe() -> tuple[bool, object]:
-        table = ipvs_table(lab.node(active_balancer(lab)))
-        done, differences = settings.shown_by(table, lab.cluster)
-        return done, differences
+        last[:] = [ipvs_table(lab.node(active_balancer(lab)))]
+        return settings.shown_by(last[0], lab.cluster)
 
     wait_until(probe, timeout=60, interval=2, what=what)
-    return ipvs_table(lab.node(active_balancer(lab)))
+    return last[0]
 
 
 class ServiceControl:

@@ -26,7 +26,7 @@ def wait_for_real_servers(lab: Lab) -> None:
     """ldirectord's checks succeed: the active's table (whichever balancer holds the VIP, which
     after chapter 7's failover is loadb2) has every real server at a weight above 0."""
     service = f"{lab.cluster.vip}:{lab.cluster.service.port}"
-    reals = {f"{n.address}:{lab.cluster.service.port}" for n in lab.cluster.realservers}
+    reals = {lab.cluster.real_server(n.name) for n in lab.cluster.realservers}
 
     def probe() -> tuple[bool, object]:
         holders = vip_holders(lab)

@@ -9,8 +9,7 @@ from lab.stages import wait_for_real_servers
 @pytest.fixture(scope="module")
 def sessions(lab, provisioner):
     """The session page on both web nodes; its URL through the VIP."""
-    for node in lab.cluster.realservers:
-        provisioner.run_script(lab.node(node.name), "sessions.sh")
+    provisioner.run_on([lab.node(n.name) for n in lab.cluster.realservers], "sessions.sh")
     wait_for_real_servers(lab)  # enabling mod_cgid restarts Apache: ldirectord quiesces it meanwhile
     return f"http://{lab.cluster.vip}/cgi-bin/session"
 

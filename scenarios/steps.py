@@ -100,6 +100,11 @@ def check_site(tutorial: TutorialReport, lab, *, documented: str, requests: int 
     return servers
 
 
+def session_of(reply) -> dict[str, str]:
+    """The fields of a /cgi-bin/session answer (server=, session=, count=, new=); {} for a failed request."""
+    return dict(pair.split("=", 1) for pair in reply.body.split()) if reply.ok else {}
+
+
 def browse(lab, url: str, visits: int, source: str | None = None) -> list[dict[str, str]]:
     """A browser keeping its session cookie, opening a new connection for each page of /cgi-bin/session."""
     cookies: dict[str, str] = {}
@@ -108,7 +113,7 @@ def browse(lab, url: str, visits: int, source: str | None = None) -> list[dict[s
         reply = lab.http_get(url, source=source, cookies=cookies)
         assert reply.ok and reply.status == 200, f"the session page should answer: {reply.describe()}"
         cookies.update(reply.cookies)
-        seen.append(dict(pair.split("=", 1) for pair in reply.body.split()))
+        seen.append(session_of(reply))
     return seen
 
 

@@ -27,9 +27,8 @@ ESTIMATOR_TICK = 2.2
 
 
 def prepare(lab, provisioner, method: str) -> None:
-    for role in NODES_TO_PREPARE:
-        for node in lab.cluster.by_role(role):
-            provisioner.run_script(lab.node(node.name), "forwarding.sh", settings={"LAB_FORWARDING": method})
+    nodes = [lab.node(node.name) for role in NODES_TO_PREPARE for node in lab.cluster.by_role(role)]
+    provisioner.run_on(nodes, "forwarding.sh", settings={"LAB_FORWARDING": method})
 
 
 @pytest.fixture(scope="module")

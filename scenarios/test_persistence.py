@@ -71,7 +71,7 @@ def test_ipvsadm_shows_persistent_600_and_the_persistence_template(lab, tutorial
     def has_template(result):
         templates = [c for c in parse_connections(result.stdout) if c.is_template and c.client == source]
         assert templates, f"no persistence template for {source}:\n{result.stdout}"
-        assert templates[0].destination == f"{lab.cluster.node(server).address}:{lab.cluster.service.port}"
+        assert templates[0].destination == lab.cluster.real_server(server)
 
     tutorial.expect("persistence", "ipvsadm -L -n shows persistent 600", active, "ipvsadm -L -n",
                     documented="TCP  192.168.0.105:80 rr persistent 600", verify=shows_persistence)
@@ -88,7 +88,7 @@ def test_when_its_server_fails_the_persistent_client_moves_to_the_other(lab, tut
     failed = lab.node(server)
     failed.succeed("/etc/init.d/apache2 stop")
     try:
-        address = f"{lab.cluster.node(server).address}:{lab.cluster.service.port}"
+        address = lab.cluster.real_server(server)
         service = f"{lab.cluster.vip}:{lab.cluster.service.port}"
 
         def quiesced():

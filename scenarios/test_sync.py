@@ -20,7 +20,7 @@ from lab.checks.cluster import wait_for_active
 from lab.checks.ipvsadm import parse_connections, parse_daemons, parse_table
 from lab.service import active_balancer
 from lab.wait import wait_until
-from scenarios.steps import browse
+from scenarios.steps import browse, session_of
 
 pytestmark = [pytest.mark.sync, pytest.mark.usefixtures("chapter7_cluster")]
 SWAP = "/etc/ha.d/resource.d/LVSSyncDaemonSwap"
@@ -106,7 +106,7 @@ def test_connections_and_templates_reach_the_standby(lab, tutorial, sessions, pe
     active, standby = balancers
     source = fresh_source(lab)
     server = browse(lab, sessions, 1, source=source)[0]["server"]
-    destination = f"{lab.cluster.node(server).address}:{lab.cluster.service.port}"
+    destination = lab.cluster.real_server(server)
     delay = on_standby(standby, source, template_to=destination)
     entries = [c for c in parse_connections(standby.succeed("ipvsadm -L -n -c")) if c.client == source]
     tutorial.figure("sync", "a new persistence template seen on the standby after", f"{delay:.1f} s (polled every 0.2 s)")
@@ -126,16 +126,12 @@ def fresh_source(lab) -> str:
     return free[-1]
 
 
-def session_of(reply) -> dict[str, str]:
-    return dict(pair.split("=", 1) for pair in reply.body.split()) if reply.ok else {}
-
-
 def test_as_configured_the_new_active_drops_the_synced_template(lab, tutorial, sessions, persistent, balancers):
     active, standby = roles(lab)
     assert not parse_table(standby.succeed("ipvsadm -L -n")).services, "the tutorial's standby has no virtual service"
     source = fresh_source(lab)
     first = browse(lab, sessions, 1, source=source)[0]
-    on_standby(standby, source, template_to=f"{lab.cluster.node(first['server']).address}:{lab.cluster.service.port}")
+    on_standby(standby, source, template_to=lab.cluster.real_server(first['server']))
     seconds = failover(lab, active, standby)
     after = session_of(lab.http_get(sessions, source=source, cookies={"LABSESSION": first["session"]}))
     entries = [c for c in parse_connections(standby.succeed("ipvsadm -L -n -c")) if c.client == source]
@@ -176,7 +172,7 @@ def test_with_the_service_on_the_standby_a_persistent_client_keeps_its_server_ac
             active, standby = roles(lab)
             mirror(active, standby)
             lab.http_get(sessions, source=source, cookies={})  # a new connection: its template is synced now
-            on_standby(standby, source, template_to=f"{lab.cluster.node(server).address}:{lab.cluster.service.port}")
+            on_standby(standby, source, template_to=lab.cluster.real_server(server))
 
 
 def test_a_slow_download_across_failover(lab, tutorial, sessions, balancers):

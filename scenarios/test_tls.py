@@ -45,10 +45,8 @@ def https(lab, provisioner, service):
     """HTTPS on the web nodes, VIP:443 in ldirectord.cf, the nodes' certificates trusted by the
     client and by the balancers (bookworm's ldirectord verifies the certificate of an https
     check: docs/bookworm-differences.md)."""
-    certificates = {}
-    for node in lab.cluster.realservers:
-        provisioner.run_script(lab.node(node.name), "tls.sh")
-        certificates[node.name] = lab.node(node.name).succeed(f"cat {CERT}")
+    provisioner.run_on([lab.node(n.name) for n in lab.cluster.realservers], "tls.sh")
+    certificates = {n.name: lab.node(n.name).succeed(f"cat {CERT}") for n in lab.cluster.realservers}
     wait_for_real_servers(lab)  # enabling mod_ssl restarts Apache
     lab.node(client(lab)).put_file(TRUSTED, "".join(certificates.values()))
     for balancer in lab.cluster.balancers:

@@ -36,3 +36,22 @@ def test_a_changed_cluster_file_changes_the_env(tmp_path):
 def test_unknown_node_is_named_in_the_error():
     with pytest.raises(KeyError, match="loadb3"):
         load_cluster().node("loadb3")
+
+
+def test_service_settings_are_shown_only_by_a_table_with_exactly_those_services(golden):
+    from lab.checks.ipvsadm import parse_table
+    from lab.service import ServiceSettings
+    cluster = load_cluster()
+    base = ("IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
+    served = base + ("TCP  192.168.0.105:80 wrr\n  -> 192.168.0.101:80 Route 3 0 0\n"
+                     "  -> 192.168.0.102:80 Route 1 0 0\n")
+    wrr = ServiceSettings(scheduler="wrr", weights={"webserver1": 3})
+    assert wrr.shown_by(parse_table(served), cluster) == (True, "as set")
+    assert cluster.real_server("webserver2") == "192.168.0.102:80"
+    assert wrr.env(cluster)["LAB_WEIGHTS"] == "3 1"
+    left_over = served + "TCP  192.168.0.105:443 wrr\n  -> 192.168.0.101:443 Route 3 0 0\n"
+    ok, differences = wrr.shown_by(parse_table(left_over), cluster)
+    assert not ok and "192.168.0.105:443" in differences
+    ok, differences = ServiceSettings().shown_by(parse_table(golden("ipvsadm-ch5-active.txt")), cluster)
+    assert not ok and "weight 1" in differences  # chapter 5: real servers still at weight 0

@@ -12,6 +12,7 @@ import concurrent.futures
 import io
 import tarfile
 from pathlib import Path
+from typing import Callable, Sequence
 
 from lab import log
 from lab.errors import LabError
@@ -81,8 +82,18 @@ class Provisioner:
                 continue
             with log.step(f"provisioning to stage {name}"):
                 jobs = [(node, PLAN[name].get(node.spec.role, [])) for node in self.lab]
-                jobs = [(node, scripts) for node, scripts in jobs if scripts]
-                with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-                    for future in [pool.submit(self._run_role_scripts, n, s) for n, s in jobs]:
-                        future.result()
+                _in_parallel([lambda n=node, s=scripts: self._run_role_scripts(n, s) for node, scripts in jobs if scripts])
             self.done.append(name)
+
+    def run_on(self, nodes: Sequence[Node], script: str, *, settings: dict[str, str] | None = None) -> None:
+        """One script on several nodes at once (e.g. the families' sessions.sh on both web nodes)."""
+        _in_parallel([lambda n=node: self.run_script(n, script, settings=settings) for node in nodes])
+
+
+def _in_parallel(calls: list[Callable[[], object]]) -> None:
+    """Run the calls in threads; the first failure is raised once all have ended."""
+    if not calls:
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        for future in [pool.submit(call) for call in calls]:
+            future.result()
