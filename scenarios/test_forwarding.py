@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from lab.checks.http import served_by
 from lab.checks.ipvsadm import parse_stats, parse_table
 from lab.service import FORWARD_NAMES, active_balancer
 from lab.wait import wait_until
@@ -40,11 +41,30 @@ def methods(lab, provisioner, service):
 
 
 @pytest.fixture(scope="module", params=["gate", "masq", "ipip"])
-def forwarding(request, lab, provisioner, service, methods):
+def forwarding(request, lab, provisioner, service, methods, tutorial):
     method = request.param
     prepare(lab, provisioner, method)
     service.set(forwarding=method)
+    tutorial.figure("forwarding", f"{method}: both servers answering after the switch", answering(lab, method))
     return method
+
+
+def answering(lab, method: str) -> str:
+    """Wait until both web nodes answer through the VIP (two requests in a row, rr); what that took.
+
+    Once, in CI, the first requests after switching to ipip failed for a few seconds ("No route to
+    host" after 3 s) on one server and then worked; the tests below check a method once it works,
+    and the report shows how long that took and what failed before."""
+    started, failed = time.monotonic(), []
+
+    def probe() -> tuple[bool, object]:
+        replies = [lab.http_get(f"http://{lab.cluster.vip}/", timeout=5) for _ in range(2)]
+        failed.extend(r.describe() for r in replies if not r.ok)
+        servers = {served_by(r.body) for r in replies if r.ok}
+        return servers == WEB, [r.describe() for r in replies]
+
+    wait_until(probe, timeout=45, interval=1, what=f"both web nodes to answer through the VIP with {method}")
+    return f"{time.monotonic() - started:.1f} s" + (f"; {len(failed)} failed first: {failed[0]}" if failed else "")
 
 
 def stats(lab) -> dict:
