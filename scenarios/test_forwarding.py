@@ -130,7 +130,7 @@ def test_replies_take_the_methods_path(lab, tutorial, forwarding):
     ok = {"gate": back_through_director == 0 and tunnelled == 0,
           "masq": back_through_director > 0,
           "ipip": back_through_director == 0 and tunnelled > 0}[forwarding]
-    tutorial.record("forwarding", f"{forwarding}: the path of the replies", "loadb", "ipvsadm -L -n --stats --exact",
+    tutorial.record("forwarding", f"{forwarding}: the path of the replies", active_balancer(lab), "ipvsadm -L -n --stats --exact",
                     expected, observed, "PASS" if ok else "FAIL")
     tutorial.figure("forwarding", f"forwarding {forwarding}", observed)
     assert into_director > 0, f"the requests should pass the director: {observed}"
