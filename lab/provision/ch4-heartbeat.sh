@@ -81,8 +81,8 @@ install -m 0755 "$(dirname "$0")/LVSSyncDaemonSwap" /etc/ha.d/resource.d/LVSSync
 
 # Startup links: heartbeat on, ldirectord off (heartbeat starts it). Bookworm's update-rc.d
 # ignores the explicit start/stop runlevels and uses the script's LSB header instead.
-# Run again (another scheduler, persistent=, ...) it skips them when the links are already right:
-# update-rc.d is perl, about 2 s per call under TCG.
+# Run again (another scheduler, persistent=, ...) it skips them when the links are already right
+# (update-rc.d is a perl start-up each time).
 if ! compgen -G "/etc/rc2.d/S*heartbeat" >/dev/null; then
     update-rc.d heartbeat start 75 2 3 4 5 . stop 05 0 1 6 . 2>&1 || true
 fi
