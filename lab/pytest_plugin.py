@@ -64,6 +64,7 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
     interrupt.handled()  # teardown's node commands must run
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.option.lab is None or config.option.lab_reuse:
         return None  # no lab, or one that already runs elsewhere: this process drives it
