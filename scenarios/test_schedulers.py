@@ -42,24 +42,24 @@ def record(tutorial, scheduler: str, title: str, documented: str, observed: str,
     tutorial.figure("schedulers", f"scheduler {scheduler}", observed.splitlines()[0])
 
 
-def open_connections(lab) -> dict[str, int]:
-    """Open (active) connections per real server in service, as the schedulers count them."""
-    table = ipvs_table(lab.node(active_balancer(lab))).service(f"{lab.cluster.vip}:{lab.cluster.service.port}")
+def open_connections(lab, active) -> dict[str, int]:
+    """Open (active) connections per real server in service on the `active` balancer, as the schedulers count them."""
+    table = ipvs_table(active).service(f"{lab.cluster.vip}:{lab.cluster.service.port}")
     address_of = {n.address: n.name for n in lab.cluster.realservers}
     return {address_of[r.address.split(":")[0]]: r.active for r in table.reals if r.weight > 0}
 
 
-def when_table_shows(lab, premise: Callable[[dict[str, int]], bool], what: str) -> dict[str, int]:
+def when_table_shows(lab, active, premise: Callable[[dict[str, int]], bool], what: str) -> dict[str, int]:
     """Wait until the open connections satisfy `premise`; they are what the scheduler decides on.
 
     Leftovers of earlier tests can hide it for a while. CI saw a SYN_RECV entry from a client alias
     count as an open connection for its whole 60 s timeout. So the wait lasts longer than that,
     and a timeout lists the entries that are not closed."""
     def probe():
-        seen = open_connections(lab)
+        seen = open_connections(lab, active)
         if len(seen) == len(WEB) and premise(seen):
             return True, seen
-        entries = parse_connections(lab.node(active_balancer(lab)).succeed("ipvsadm -L -n -c"))
+        entries = parse_connections(active.succeed("ipvsadm -L -n -c"))
         unfinished = [str(c) for c in entries if not c.is_template and c.state not in ("FIN_WAIT", "TIME_WAIT", "CLOSE")]
         return False, f"open connections {seen}; entries not closed:\n" + "\n".join(unfinished)
 
@@ -106,10 +106,11 @@ def test_one_destination_stays_on_one_server(lab, tutorial, scheduler):
     """lblc and lblcr leave a destination's server when it is overloaded (more open connections than
     its weight); each connection is made on a table with no open connection, as the test assumes."""
     sources = lab.cluster.by_role("client")[0].aliases
+    active = lab.node(active_balancer(lab))
     seen: dict[str, list[str]] = {source: [] for source in sources}
     for source in sources:
         for _ in range(2):
-            when_table_shows(lab, idle, "no open connection, both servers in service")
+            when_table_shows(lab, active, idle, "no open connection, both servers in service")
             seen[source] += ask(lab, 1, source=source)
     servers = {server for answers in seen.values() for server in answers}
     record(tutorial, scheduler, "the VIP (one destination) stays on one server, whoever asks",
@@ -122,10 +123,11 @@ def test_new_connections_go_to_the_server_with_fewer_open_ones(lab, tutorial, sc
     """Each new connection is made when the table shows the premise: the held download open on one
     server, nothing open on the other, both in service (CI once saw sed send one of six to the busy
     server without it). The report shows the counts each decision was made on."""
+    active = lab.node(active_balancer(lab))
     servers, premises = [], []
     with held_download(lab):
         for _ in range(6):
-            seen = when_table_shows(lab, lambda open_: sum(1 for n in open_.values() if n) == 1,
+            seen = when_table_shows(lab, active, lambda open_: sum(1 for n in open_.values() if n) == 1,
                                     "one open connection (the held download) on one server and none on the other")
             premises.append(seen)
             servers += ask(lab, 1)
