@@ -72,10 +72,11 @@ def failover(lab, active, standby) -> float:
     return seconds
 
 
-def on_standby(standby, source: str, *, template_to: str | None = None, timeout: float = 30) -> float:
+def on_standby(standby, source: str, *, template_to: str | None = None, timeout: float = 30) -> tuple[float, list]:
     """Wait until the standby's table holds the client `source` (an address:port connection, or with
-    `template_to` the address's persistence template to that server); the seconds it took. The master
-    sends what it has gathered when its buffer fills or every 2 s, so this can take a little over 2 s."""
+    `template_to` the address's persistence template to that server); the seconds it took, and the
+    standby's entries of that client then. The master sends what it has gathered when its buffer
+    fills or every 2 s, so this can take a little over 2 s."""
     started = time.monotonic()
 
     def wanted(entry) -> bool:
@@ -84,11 +85,11 @@ def on_standby(standby, source: str, *, template_to: str | None = None, timeout:
         return entry.source == source
 
     def synced():
-        mine = [c for c in parse_connections(standby.succeed("ipvsadm -L -n -c")) if wanted(c)]
-        return bool(mine), mine
+        mine = [c for c in parse_connections(standby.succeed("ipvsadm -L -n -c")) if source in (c.client, c.source)]
+        return any(wanted(c) for c in mine), mine
 
-    wait_until(synced, timeout=timeout, interval=0.2, what=f"{source} in {standby.name}'s connection table")
-    return time.monotonic() - started
+    mine = wait_until(synced, timeout=timeout, interval=0.2, what=f"{source} in {standby.name}'s connection table")
+    return time.monotonic() - started, mine
 
 
 def test_active_runs_the_sync_master_and_the_standby_the_backup(tutorial, balancers):
@@ -107,8 +108,7 @@ def test_connections_and_templates_reach_the_standby(lab, tutorial, sessions, pe
     source = fresh_source(lab)
     server = browse(lab, sessions, 1, source=source)[0]["server"]
     destination = lab.cluster.real_server(server)
-    delay = on_standby(standby, source, template_to=destination)
-    entries = [c for c in parse_connections(standby.succeed("ipvsadm -L -n -c")) if c.client == source]
+    delay, entries = on_standby(standby, source, template_to=destination)
     tutorial.figure("sync", "a new persistence template seen on the standby after", f"{delay:.1f} s (polled every 0.2 s)")
     tutorial.record("sync", "the standby learns the connection and its template", standby.name, "ipvsadm -L -n -c",
                     "(the active's connections, through the sync daemon)", "\n".join(map(str, entries)), "PASS")
