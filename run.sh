@@ -10,22 +10,33 @@ set -euo pipefail
 cd "$(dirname "$0")"
 VENV=.venv
 APT_PACKAGES=(qemu-system-x86 busybox-static udev mmdebstrap e2fsprogs python3-venv kmod iproute2 util-linux mount tmux)
+# The Vagrant lab (--lab=vagrant): Vagrant, its libvirt plugin, a libvirtd of the lab's own
+# (without their recommends: no desktop bits); ipxe-qemu has the VMs' NIC option ROMs.
+APT_VAGRANT=(vagrant vagrant-libvirt libvirt-daemon-system libvirt-daemon-driver-qemu qemu-utils dnsmasq-base
+             iptables ipxe-qemu)
 
 say() { echo "run.sh: $*" >&2; }
+
+# apt_install OPTION PACKAGE...: install those not installed yet (OPTION may be "").
+apt_install() {
+    local option=$1 installed missing=() p
+    shift
+    installed=" $(dpkg-query -W -f='${Package}:${db:Status-Status} ' "$@" 2>/dev/null || true) "
+    for p in "$@"; do [[ $installed == *" $p:installed "* ]] || missing+=("$p"); done
+    if ((${#missing[@]})); then
+        say "installing Debian packages: ${missing[*]}"
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${option:+"$option"} "${missing[@]}"
+    fi
+}
 
 setup() {
     if [[ $EUID -ne 0 ]]; then
         say "the lab needs root (namespaces, mounts, IPVS): run 'sudo $0 ${ACTION}'"
         exit 2
     fi
-    local installed missing=() p
-    installed=" $(dpkg-query -W -f='${Package}:${db:Status-Status} ' "${APT_PACKAGES[@]}" 2>/dev/null || true) "
-    for p in "${APT_PACKAGES[@]}"; do [[ $installed == *" $p:installed "* ]] || missing+=("$p"); done
-    if ((${#missing[@]})); then
-        say "installing Debian packages: ${missing[*]}"
-        apt-get update -q
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
-    fi
+    apt_install "" "${APT_PACKAGES[@]}"
+    apt_install --no-install-recommends "${APT_VAGRANT[@]}"
     # The microVM's kernel is resolved with apt-cache: make sure the package lists exist.
     if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then apt-get update -q; fi
     local stamp="$VENV/.lvslab-installed" want

@@ -26,10 +26,12 @@ from lab.errors import LabError
 def _clean(args: argparse.Namespace) -> int:
     from lab.providers.netns import clean_all
     from lab.remote import stop_up_labs
+    from lab.runtime import libvirt_jail
     from lab.runtime.microvm import stop_recorded_vms
 
     # Order matters: stop the agents and VMs first, so nothing rebuilds what is being removed.
     lines = stop_up_labs() + stop_recorded_vms(args.force) + clean_all(args.force)
+    lines += libvirt_jail.clean_all(args.force)  # Vagrant labs: their VMs, libvirtd and namespace
     print("\n".join(lines) if lines else "nothing to clean")
     return 0
 
@@ -37,13 +39,20 @@ def _clean(args: argparse.Namespace) -> int:
 def _image(args: argparse.Namespace) -> int:
     from lab.runtime import image
 
+    import shutil
+
     if args.rebuild:
-        import shutil
         shutil.rmtree(image.image_dir(), ignore_errors=True)
     root = image.ensure_image()
     disk = image.ensure_ext4()
     print(f"node image: {root}\nmicroVM disk: {disk}\nbuilt in: {image.build_seconds()} s\n"
           f"packages: {' '.join(image.PACKAGES)}")
+    if args.box:
+        from lab.runtime import box
+
+        if args.rebuild:
+            shutil.rmtree(box.box_dir(), ignore_errors=True)
+        print(f"Vagrant box: {box.ensure_box()} (added as {box.box_name()})\nbuilt in: {box.build_seconds()} s")
     return 0
 
 
@@ -100,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     clean.set_defaults(func=_clean)
     image_parser = sub.add_parser("image", help="build or show the node image")
     image_parser.add_argument("--rebuild", action="store_true", help="build it again from scratch")
+    image_parser.add_argument("--box", action="store_true", help="also the Vagrant box (--lab=vagrant)")
     image_parser.set_defaults(func=_image)
     sub.add_parser("differences", help="where bookworm differs from the tutorial").set_defaults(func=_differences)
     bench_parser = sub.add_parser("bench", help="print bring-up, suite and floor figures")

@@ -119,6 +119,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return [f"lvslab: reusing the running lab {config.option.lab_reuse} (lvslab up)"]
     if not config.option.lab:
         return ["lvslab: no --lab given: scenarios will be skipped (unit tests only)"]
+    if config.option.lab == "vagrant":
+        from lab.runtime import accel, box
+
+        chosen = accel.choose()
+        lines = [f"lvslab: provider vagrant, {chosen.name.upper()} acceleration ({chosen.why})",
+                 f"lvslab: box {box.box_name()} ({box.box_dir()})"]
+        config.stash[_report_key].header.extend(lines)
+        return lines
     info = detect.kernel_info()
     lines = [f"lvslab: provider {config.option.lab}, kernel {info.release} "
              f"({os.environ.get('LVSLAB_WHY', info.why)})",

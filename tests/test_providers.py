@@ -1,11 +1,14 @@
+import os
 import shlex
+import subprocess
+import time
 
 import pytest
 
 from lab.errors import LabError
 from lab.providers import PROVIDERS, get_provider
 from lab.providers.base import Provider
-from lab.providers.vagrant import remote_command
+from lab.providers.vagrant import WRAPPER, remote_command
 
 
 def test_unknown_provider_says_which_exist():
@@ -22,5 +25,17 @@ def test_every_registered_provider_loads_and_keeps_the_contract(name):
 
 def test_vagrant_remote_command_keeps_words_and_environment_intact():
     line = remote_command("echo \"$LAB_VIP\" 'a b'", {"LAB_VIP": "192.168.0.105", "LAB_RECEIVE": "Test Page"})
-    assert shlex.split(line) == ["sudo", "env", "LAB_VIP=192.168.0.105", "LAB_RECEIVE=Test Page", "/bin/sh", "-c",
-                                 "echo \"$LAB_VIP\" 'a b'"]
+    words = shlex.split(line)
+    assert words[:6] == ["env", "LAB_VIP=192.168.0.105", "LAB_RECEIVE=Test Page", "/bin/sh", "-c", WRAPPER]
+    assert words[6:] == ["echo \"$LAB_VIP\" 'a b'"]
+
+
+def test_vagrant_wrapper_keeps_output_and_exit_and_is_not_held_open_by_a_daemon(tmp_path):
+    # What ssh runs on the VM, run here: a background child keeps the script's stdout open,
+    # yet the command ends at once with the script's own output and exit code.
+    started = time.monotonic()
+    proc = subprocess.run(["/bin/sh", "-c", WRAPPER, "echo out; echo err >&2; sleep 30 & exit 3"],
+                          capture_output=True, text=True, timeout=20, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out\n", "err\n")
+    assert time.monotonic() - started < 10
+    assert list(tmp_path.iterdir()) == []

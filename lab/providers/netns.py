@@ -33,6 +33,7 @@ from lab.proc import owner_alive, owner_record, starttime
 from lab.node import Node, Result
 from lab.providers.base import HttpReply, Lab, Provider
 from lab.runtime import detect, image
+from lab.runtime import libvirt_jail as jail
 
 RUN_DIR = Path("/run/lvslab")
 PREFIX = "lvslab-"
@@ -315,6 +316,8 @@ def clean_all(force: bool = False) -> list[str]:
             report += destroy_recorded(state)
             shutil.rmtree(state_file.parent, ignore_errors=True)
     for ns in netns.listnetns():
+        if ns.startswith(jail.PREFIX):  # a Vagrant lab's jail: lab.runtime.libvirt_jail.clean_all
+            continue
         if ns.startswith(PREFIX) and not any(ns.startswith(f"{name}-") for name in live):
             netns.remove(ns)
             report.append(f"removed netns {ns}")

@@ -1,42 +1,86 @@
 """vagrant provider: each node is a Debian 12 VM (vagrant-libvirt) described by the Vagrantfile.
 
-The VMs come up unprovisioned (`vagrant up --no-provision`); the same Provisioner then
-runs lab/provision/*.sh on them as on namespaces. Commands go over plain ssh with the
-configuration `vagrant ssh-config` wrote once (a `vagrant ssh` per command costs seconds).
+The box is built here (lab/runtime/box.py); libvirtd, the VMs, their networks and Vagrant
+itself run in the lab's own namespace (lab/runtime/libvirt_jail.py), under KVM where it
+works and TCG where it does not (lab/runtime/accel.py). The VMs come up unprovisioned
+(`vagrant up --no-provision`); the same Provisioner then runs lab/provision/*.sh on them as
+on namespaces. Commands go over ssh with the configuration `vagrant ssh-config` wrote once,
+through one multiplexed connection per VM (a `vagrant ssh` per command costs seconds).
 Vagrant boxes name the lab LAN's interface eth1 (eth0 is Vagrant's management network).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import os
+import secrets
 import shlex
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
 
+from lab import log
 from lab.cluster import Cluster, NodeSpec
 from lab.errors import LabError
 from lab.node import Node, Result
 from lab.providers.base import HttpReply, Lab, Provider
+from lab.provision import HERE as PROVISION_DIR
+from lab.runtime import accel, box, image
+from lab.runtime.cachelock import cache_lock
+from lab.runtime.libvirt_jail import PREFIX, LibvirtJail
+from lab.runtime import libvirt_jail
 
 ROOT = Path(__file__).parents[2]  # where the Vagrantfile is
 LAN_INTERFACE = "eth1"
+# Run on the VM (as root): the script's output goes to files, not to ssh's channel, so a daemon
+# the script starts (and that keeps its inherited stdout) cannot hold the command open.
+WRAPPER = ('o=${TMPDIR:-/tmp}/lvslab-cmd-$$.out e=${TMPDIR:-/tmp}/lvslab-cmd-$$.err; /bin/sh -c "$0" >"$o" 2>"$e"; rc=$?; '
+           'cat "$o"; cat "$e" >&2; rm -f "$o" "$e"; exit $rc')
+PROGRESS_WORDS = ("Uploading base box", "Starting domain", "Waiting for machine to boot", "Machine booted",
+                  "rror")  # the lines of `vagrant up` shown as progress
+SSH_OPTIONS = ("ControlMaster auto", "ControlPersist 30m", "ServerAliveInterval 10", "LogLevel ERROR",
+               "ConnectTimeout 30")
 
 
 def remote_command(script: str, env: dict[str, str]) -> str:
-    """The command line ssh runs on the VM: root, the given environment, /bin/sh -c script."""
+    """The command line ssh runs on the VM (logged in as root): the given environment, /bin/sh -c script."""
     assignments = [f"{k}={v}" for k, v in env.items()]
-    return shlex.join(["sudo", "env", *assignments, "/bin/sh", "-c", script])
+    return shlex.join(["env", *assignments, "/bin/sh", "-c", WRAPPER, script])
+
+
+def vagrant_env(jail_folder: Path, box_name: str, driver: str) -> dict[str, str]:
+    """Vagrant's environment: its home under the lab's cache, nothing fetched from outside."""
+    return {
+        "VAGRANT_HOME": str(image.cache_dir() / "vagrant" / "home"),
+        "VAGRANT_CHECKPOINT_DISABLE": "1",
+        "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
+        "VAGRANT_NO_PLUGINS_UPDATE": "1",
+        "VAGRANT_DEFAULT_PROVIDER": "libvirt",
+        "VAGRANT_DOTFILE_PATH": str(jail_folder / "dot-vagrant"),
+        "VAGRANT_CWD": str(ROOT),
+        "LVSLAB_HARNESS": "1",
+        "LVSLAB_BOX": box_name,
+        "LVSLAB_LIBVIRT_DRIVER": driver,
+    }
 
 
 class VagrantNode(Node):
-    def __init__(self, spec: NodeSpec, ssh_config: Path) -> None:
+    def __init__(self, spec: NodeSpec, ssh_config: Path, enter: list[str]) -> None:
         super().__init__(spec)
         self.ssh_config = ssh_config
+        self.enter = enter
+
+    def _ssh(self, *extra: str) -> list[str]:
+        return [*self.enter, "ssh", "-F", str(self.ssh_config), "-o", "BatchMode=yes", *extra, self.name]
+
+    def shell_argv(self) -> list[str]:
+        return [*self._ssh("-t"), "bash -l"]
 
     def _execute(self, script: str, *, stdin: bytes | None, timeout: float, env: dict[str, str]) -> Result:
-        argv = ["ssh", "-F", str(self.ssh_config), "-o", "BatchMode=yes", self.name, remote_command(script, env)]
+        argv = [*self._ssh(), remote_command(script, env)]
         started = time.monotonic()
         try:
             proc = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,
@@ -53,29 +97,87 @@ class VagrantLab(Lab):
 
     def __init__(self, cluster: Cluster, name: str) -> None:
         super().__init__(cluster, name)
-        import vagrant  # python-vagrant, imported only when this provider is used
+        self.jail = LibvirtJail(name)
+        self.ssh_config = self.jail.folder / "ssh-config"
+        self.accel: accel.Accel | None = None
 
-        self._vagrant = vagrant.Vagrant(root=str(ROOT), quiet_stdout=False, quiet_stderr=False)
-        self.ssh_config = ROOT / ".vagrant" / "lvslab-ssh-config"
+    def describe(self) -> str:
+        how = f", {self.accel.name.upper()}" if self.accel else ""
+        return f"vagrant lab {self.name} ({len(self.cluster.nodes)} VMs{how})"
 
+    def _vagrant(self):  # noqa: ANN202 - python-vagrant's Vagrant, imported only when used
+        import vagrant
+
+        assert self.accel is not None
+        env = {**os.environ, **vagrant_env(self.jail.folder, box.box_name(), self.accel.libvirt_driver)}
+        runner = vagrant.Vagrant(root=str(ROOT), env=env, quiet_stdout=False, quiet_stderr=False)
+        runner._vagrant_exe = str(self._wrapper())  # every vagrant command runs inside the jail
+        return runner
+
+    def _wrapper(self) -> Path:
+        wrapper = self.jail.folder / "vagrant-in-jail"
+        if not wrapper.exists():
+            wrapper.write_text(f"#!/bin/sh\nexec {shlex.join(self.jail.enter())} {shutil.which('vagrant')} \"$@\"\n")
+            wrapper.chmod(0o755)
+        return wrapper
+
+    # --- start ------------------------------------------------------------------------
     def start(self) -> None:
-        self._vagrant.up(no_provision=True)
-        self.ssh_config.parent.mkdir(exist_ok=True)
-        self.ssh_config.write_text("".join(self._vagrant.ssh_config(vm_name=n.name) for n in self.cluster.nodes))
+        self.accel = accel.choose()
+        log.info(f"acceleration: {self.accel.name} ({self.accel.why})")
+        add_box()
+        self.jail.start()
+        runner = self._vagrant()
+        with log.step(f"vagrant up --no-provision: {len(self.cluster.nodes)} VMs under {self.accel.name.upper()}"):
+            try:
+                for line in runner.up(no_provision=True, provider="libvirt", stream_output=True):
+                    line = line.rstrip()
+                    if any(word in line for word in PROGRESS_WORDS):
+                        log.info(line)
+            except subprocess.CalledProcessError as error:
+                raise LabError(f"vagrant up failed (exit {error.returncode}); libvirtd said:\n"
+                               + self.jail._tail("log/libvirtd.log"),
+                               f"see {self.jail.folder} (console logs under log/qemu/)") from None
+        config = runner.ssh_config()
+        lines = []
+        for raw in config.splitlines():
+            # The box lets root in with Vagrant's key: no sudo per command (~0.4 s under TCG).
+            lines.append("  User root" if raw.strip() == "User vagrant" else raw)
+            if raw.startswith("Host "):
+                lines += [f"  {option}" for option in SSH_OPTIONS]
+                lines.append(f"  ControlPath {self.jail.folder}/ssh-%h")
+        self.ssh_config.write_text("\n".join(lines) + "\n")
         for spec in self.cluster.nodes:
-            self.nodes[spec.name] = VagrantNode(spec, self.ssh_config)
+            self.nodes[spec.name] = VagrantNode(spec, self.ssh_config, self.jail.enter())
+        with log.step(f"network: {self.cluster.interface} of every VM on the lab LAN"):
+            self._wire()
 
-    def destroy(self) -> None:
-        self._vagrant.destroy()
+    def _wire(self) -> None:
+        hosts = "\n".join(f"{n.address}\t{n.name}.{self.cluster.domain}\t{n.name}" for n in self.cluster.nodes)
+        script = (PROVISION_DIR / "lan.sh").read_text()
 
+        def wire(node: Node) -> None:
+            env = {"LAB_IFACE": self.cluster.interface, "LAB_PREFIXLEN": str(self.cluster.prefixlen),
+                   "LAB_BROADCAST": self.cluster.broadcast,
+                   "LAB_ADDRESSES": " ".join((node.spec.address, *node.spec.aliases)), "LAB_HOSTS": hosts,
+                   "LAB_HOSTNAME": node.name}
+            result = node.run(["bash", "-s"], stdin=script.encode(), env=env)
+            if not result.ok:
+                raise LabError(f"could not put {node.name} on the lab LAN:\n{result.describe()}")
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
+            for future in [pool.submit(wire, node) for node in self]:
+                future.result()
+
+    # --- use --------------------------------------------------------------------------
     def http_get(self, url: str, *, timeout: float = 5.0, source: str | None = None,
                  cookies: dict[str, str] | None = None) -> HttpReply:
         # From inside the client VM: the lab LAN is not reachable from (nor routed to) the host.
         client = self.node(self.cluster.by_role("client")[0].name)
-        argv = ["curl", "-sS", "-k", "-i", "-m", str(timeout), "-w", "\n%{http_code}"]
+        argv = ["curl", "-sS", "-k", "-i", "-m", str(timeout), "-H", "Connection: close", "-w", "\n%{http_code}"]
         argv += ["--interface", source] if source else []
         argv += ["-b", "; ".join(f"{k}={v}" for k, v in cookies.items())] if cookies else []
-        result = client.run([*argv, url], timeout=timeout + 10)
+        result = client.run([*argv, url], timeout=timeout + 30)
         if result.rc != 0:
             return HttpReply(False, None, "", result.stderr.strip(), result.seconds)
         response, _, status = result.stdout.rpartition("\n")
@@ -84,17 +186,67 @@ class VagrantLab(Lab):
                    for line in head.splitlines() if line.lower().startswith("set-cookie:"))
         return HttpReply(True, int(status), body, "", result.seconds, jar)
 
+    def client_socket(self, address: str, port: int, *, source: str | None = None, timeout: float = 10.0,
+                      receive_buffer: int | None = None) -> socket.socket:
+        from lab.providers.relay import open_relay
+
+        client = self.node(self.cluster.by_role("client")[0].name)
+        assert isinstance(client, VagrantNode)
+        return open_relay(client._ssh(), address, port, source=source, timeout=timeout, receive_buffer=receive_buffer)
+
+    # --- teardown ---------------------------------------------------------------------
+    def destroy(self) -> None:
+        # The VMs, libvirtd, its networks and every ssh master live in the jail's namespace:
+        # stopping what runs there and removing its folder leaves nothing behind.
+        errors = self.jail.destroy()
+        if errors:
+            raise LabError(f"teardown of {self.name} left things behind:\n" + "\n".join(errors), "run `lvslab clean`")
+
+
+def add_box() -> None:
+    """The lab's box in the lab's VAGRANT_HOME, built and added if missing."""
+    name = box.box_name()
+    home = Path(vagrant_env(Path("/"), name, "qemu")["VAGRANT_HOME"])
+    if (home / "boxes" / name.replace("/", "-VAGRANTSLASH-")).is_dir():
+        return
+    path = box.ensure_box()
+    with cache_lock("vagrant-box-add"):
+        if (home / "boxes" / name.replace("/", "-VAGRANTSLASH-")).is_dir():
+            return
+        with log.step(f"vagrant box add {name} (from {path})"):
+            env = {**os.environ, **vagrant_env(Path("/"), name, "qemu")}
+            proc = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, str(path)], env=env,
+                                  capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if proc.returncode != 0:
+                raise LabError(f"vagrant box add failed:\n{proc.stderr.strip() or proc.stdout.strip()}",
+                               f"remove {path.parent} to rebuild the box")
+
 
 class VagrantProvider(Provider):
     name = "vagrant"
 
     def check_host(self) -> None:
+        if os.geteuid() != 0:
+            raise LabError("the Vagrant lab needs root (its own network namespace and libvirtd)",
+                           "run it as root, e.g. `sudo pytest scenarios/ --lab=vagrant`")
         if shutil.which("vagrant") is None:
-            raise LabError("vagrant is not installed", "apt-get install vagrant vagrant-libvirt (needs working KVM)")
-        if not Path("/dev/kvm").exists():
-            raise LabError("no /dev/kvm: the Vagrant lab needs hardware virtualisation",
-                           "use --lab=netns (namespaces, in a microVM where the kernel lacks IPVS)")
+            raise LabError("vagrant is not installed",
+                           "run `./run.sh setup`, or apt-get install --no-install-recommends vagrant vagrant-libvirt")
+        plugins = Path("/usr/share/rubygems-integration/all/gems")
+        if not list(plugins.glob("vagrant-libvirt-*")) and not _plugin_listed():
+            raise LabError("the vagrant-libvirt plugin is not installed", "apt-get install vagrant-libvirt")
+        libvirt_jail.check_host()
+        if shutil.which("qemu-system-x86_64") is None:
+            raise LabError("qemu-system-x86_64 is missing", "apt-get install qemu-system-x86")
 
     def create(self, cluster: Cluster, *, lab_name: str | None = None) -> Lab:
-        return VagrantLab(dataclasses.replace(cluster, interface=LAN_INTERFACE), lab_name or "vagrant")
+        name = lab_name or f"{PREFIX}{secrets.token_hex(2)}"
+        if not name.startswith(PREFIX):
+            raise LabError(f"Vagrant lab name {name!r} must start with {PREFIX!r}", f"use e.g. {PREFIX}mine")
+        return VagrantLab(dataclasses.replace(cluster, interface=LAN_INTERFACE), name)
 
+
+def _plugin_listed() -> bool:
+    proc = subprocess.run(["vagrant", "plugin", "list"], capture_output=True, text=True,
+                          env={**os.environ, "VAGRANT_CHECKPOINT_DISABLE": "1"})
+    return "vagrant-libvirt" in proc.stdout

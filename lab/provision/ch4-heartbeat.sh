@@ -78,6 +78,10 @@ CONF
 
 # LVSSyncDaemonSwap is in no bookworm package: the lab supplies it (lab/provision/LVSSyncDaemonSwap).
 install -m 0755 "$(dirname "$0")/LVSSyncDaemonSwap" /etc/ha.d/resource.d/LVSSyncDaemonSwap
+write_file /etc/default/LVSSyncDaemonSwap 0644 <<CONF
+# the LAN the sync daemons multicast on (lab/cluster.json)
+LVS_SYNC_INTERFACE=$LAB_IFACE
+CONF
 
 # Startup links: heartbeat on, ldirectord off (heartbeat starts it). Bookworm's update-rc.d
 # ignores the explicit start/stop runlevels and uses the script's LSB header instead.
@@ -88,6 +92,13 @@ if ! compgen -G "/etc/rc2.d/S*heartbeat" >/dev/null; then
 fi
 if compgen -G "/etc/rc[0-6S].d/[SK]*ldirectord" >/dev/null; then
     update-rc.d -f ldirectord remove
+fi
+# On a node booted by systemd (a Vagrant VM) the units decide, not the rc links: the same
+# intent said to systemd (Debian's ldirectord.service would otherwise start at boot, beside
+# the ldirectord heartbeat starts).
+if [[ -d /run/systemd/system ]]; then
+    systemctl is-enabled -q heartbeat.service 2>/dev/null || systemctl enable -q heartbeat.service
+    if systemctl is-enabled -q ldirectord.service 2>/dev/null; then systemctl disable -q ldirectord.service; fi
 fi
 
 if /etc/init.d/heartbeat status >/dev/null 2>&1; then

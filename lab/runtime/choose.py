@@ -36,4 +36,4 @@ def choose_kernel(option: str) -> KernelChoice:
         raise LabError(f"cannot run the lab here: kernel {info.release} has no usable IPVS ({info.why}) "
                        f"and the microVM cannot start: {error.what}", error.fix) from None
     reason = "--lab-kernel=microvm" if option == "microvm" else f"kernel {info.release} has no IPVS ({info.why})"
-    return KernelChoice("microvm", f"Debian microVM under TCG: {reason}")
+    return KernelChoice("microvm", f"Debian microVM: {reason}")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lab import log
 from lab.errors import LabError
+from lab.runtime.cachelock import cache_lock
 
 SUITE = "bookworm"
 VARIANT = "minbase"
@@ -60,16 +61,31 @@ def ensure_image() -> Path:
     root = folder / "root"
     if (folder / "built.json").is_file():
         return root
+    with cache_lock(folder.name):
+        if (folder / "built.json").is_file():
+            return root
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / "root.partial"
+        started = time.monotonic()
+        mmdebstrap(PACKAGES, partial)
+        shutil.rmtree(root, ignore_errors=True)
+        partial.rename(root)
+        built = {"seconds": round(time.monotonic() - started, 1), **recipe()}
+        (folder / "built.json").write_text(json.dumps(built, indent=2))
+    return root
+
+
+def mmdebstrap(packages: list[str], target: Path, customize: tuple[str, ...] = ()) -> None:
+    """Debian SUITE with these packages into the folder `target` (replaced), progress shown.
+    `customize`: mmdebstrap customize hooks (shell, "$1" is the root; /proc, /sys, /dev mounted)."""
     if shutil.which("mmdebstrap") is None:
-        raise LabError("mmdebstrap is not installed (it builds the node image)", "apt-get install mmdebstrap")
+        raise LabError("mmdebstrap is not installed (it builds the node image and the box)", "apt-get install mmdebstrap")
     if os.geteuid() != 0:
         raise LabError("building the node image needs root", "run as root")
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / "root.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    argv = ["mmdebstrap", f"--variant={VARIANT}", f"--include={','.join(PACKAGES)}", SUITE, str(partial), _mirror()]
-    with log.step(f"node image: mmdebstrap {SUITE} with {len(PACKAGES)} packages into {folder}"):
-        started = time.monotonic()
+    shutil.rmtree(target, ignore_errors=True)
+    argv = ["mmdebstrap", f"--variant={VARIANT}", f"--include={','.join(packages)}",
+            *(f"--customize-hook={hook}" for hook in customize), SUITE, str(target), _mirror()]
+    with log.step(f"mmdebstrap {SUITE} with {len(packages)} packages into {target}"):
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         tail: list[str] = []
         assert proc.stdout is not None
@@ -80,11 +96,6 @@ def ensure_image() -> Path:
         if proc.wait() != 0:
             raise LabError("mmdebstrap failed:\n" + "\n".join(tail),
                            "check the network to the Debian mirror and `apt-get update` on this machine")
-        shutil.rmtree(root, ignore_errors=True)
-        partial.rename(root)
-        built = {"seconds": round(time.monotonic() - started, 1), **recipe()}
-        (folder / "built.json").write_text(json.dumps(built, indent=2))
-    return root
 
 
 def ensure_ext4() -> Path:
@@ -96,7 +107,9 @@ def ensure_ext4() -> Path:
     used = int(subprocess.run(["du", "-sb", str(root)], capture_output=True, text=True, check=True).stdout.split()[0])
     size_mb = used * 13 // 10 // 2**20 + 128
     partial = disk.with_suffix(".partial")
-    with log.step(f"node image: ext4 disk of {size_mb} MiB for the microVM"):
+    with cache_lock(f"{image_dir().name}-ext4"), log.step(f"node image: ext4 disk of {size_mb} MiB for the microVM"):
+        if disk.is_file():
+            return disk
         proc = subprocess.run(["mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-L", "lvslab", "-d", str(root),
                                str(partial), f"{size_mb}M"], capture_output=True, text=True)
         if proc.returncode != 0:

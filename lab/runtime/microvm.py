@@ -1,7 +1,7 @@
 """Run a command (the pytest session) inside a microVM booted on Debian's kernel.
 
-This machine's kernel has no IPVS and KVM is unusable, so virtme-ng boots Debian's
-generic kernel under TCG with this machine's root shared read-only over 9p, the node
+This machine's kernel has no IPVS, so virtme-ng boots Debian's generic kernel (under KVM
+where it works, else TCG: lab/runtime/accel.py) with this machine's root shared read-only over 9p, the node
 image attached as a read-only virtio disk, and reports/ writable. The VM has no network
 device: the lab's traffic never leaves it.
 """
@@ -24,7 +24,7 @@ from typing import IO
 from lab import log
 from lab.errors import LabError
 from lab.proc import owner_alive, owner_record, starttime
-from lab.runtime import image
+from lab.runtime import accel, image
 from lab.runtime.detect import IN_VM_ENV
 
 RUN_DIR = Path("/run/lvslab")  # the VM's process group is recorded here for `lvslab clean`
@@ -82,10 +82,10 @@ def _vng() -> str | None:
 
 
 def vm_argv(command: list[str], *, kernel: Path, disk: Path, rwdirs: list[Path], memory: str, cpus: int,
-            env: dict[str, str], extra_qemu: tuple[str, ...] = ()) -> list[str]:
+            env: dict[str, str], extra_qemu: tuple[str, ...] = (), kvm: bool = False) -> list[str]:
     """The exact vng invocation (also printed, so a run can be reproduced by hand)."""
     entry = ["env", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", str(HERE / "vm-entry.sh"), *command]
-    argv = [_vng() or "vng", "--run", str(kernel), "--disable-kvm", "--force-9p",
+    argv = [_vng() or "vng", "--run", str(kernel), *([] if kvm else ["--disable-kvm"]), "--force-9p",
             "--memory", memory, "--cpus", str(cpus),
             # "=" form: argparse would take a separate "-drive ..." for an option of its own
             f"--qemu-opts=-drive file={disk},if=virtio,format=raw,readonly=on"]
@@ -111,10 +111,13 @@ def _prepare(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, mem
     kernel = ensure_kernel()
     for folder in rwdirs:
         folder.mkdir(parents=True, exist_ok=True)
-    env = {IN_VM_ENV: "1", "LVSLAB_CWD": str(cwd), "LVSLAB_WHY": why, "LVSLAB_CACHE": str(image.cache_dir()),
+    acceleration = accel.choose(kernel)
+    log.info(f"microVM acceleration: {acceleration.name} ({acceleration.why})")
+    why = f"{why}; microVM under {acceleration.name.upper()}: {acceleration.why}"
+    env = {IN_VM_ENV: "1", accel.ACCEL_ENV: acceleration.name, "LVSLAB_CWD": str(cwd), "LVSLAB_WHY": why, "LVSLAB_CACHE": str(image.cache_dir()),
            "PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     argv = vm_argv(command, kernel=kernel, disk=disk, rwdirs=rwdirs, memory=memory,
-                   cpus=os.cpu_count() or 2, env=env, extra_qemu=extra_qemu)
+                   cpus=os.cpu_count() or 2, env=env, extra_qemu=extra_qemu, kvm=acceleration.name == "kvm")
     log.info(f"microVM: {shlex.join(argv)}")
     vng_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     return argv, vng_env
