@@ -12,6 +12,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.cluster_check import problems
+from lab.errors import LabError
+
 DEFAULT_CLUSTER_FILE = Path(__file__).with_name("cluster.json")
 
 
@@ -121,8 +124,26 @@ class Cluster:
         return env
 
 
-def load_cluster(path: Path = DEFAULT_CLUSTER_FILE) -> Cluster:
-    data = json.loads(Path(path).read_text())
+def load_cluster(path: Path | None = None) -> Cluster:
+    """The cluster of `path` (default lab/cluster.json), checked field by field first.
+
+    A broken file raises LabError naming each field path and its fix (lab/cluster_check.py),
+    never a KeyError or TypeError from deep inside the constructors below. The default is
+    looked up at call time, so a test can point every caller at another file.
+    """
+    path = Path(path or DEFAULT_CLUSTER_FILE)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as error:
+        raise LabError(f"cannot read the cluster file {path}: {error.strerror}",
+                       "restore it with `git checkout lab/cluster.json`") from None
+    except json.JSONDecodeError as error:
+        raise LabError(f"{path} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
+                       "correct the JSON there (a missing comma or quote, a trailing comma)") from None
+    found = problems(data)
+    if found:
+        raise LabError(f"{path} does not describe a cluster the lab can build:\n  " + "\n  ".join(found),
+                       f"correct the fields named above in {path} (`git diff` shows what changed)")
     lan = data["lan"]
     return Cluster(
         name=data["name"],
@@ -137,13 +158,33 @@ def load_cluster(path: Path = DEFAULT_CLUSTER_FILE) -> Cluster:
     )
 
 
+def node_names(path: Path | None = None) -> list[str]:
+    """The nodes' names, read leniently: whatever else is wrong, never raises.
+
+    The pytest plugin makes a fixture per node at import; a broken cluster.json must not
+    break the collection of the unit tests (a `--lab` run reports it, through load_cluster).
+    """
+    try:
+        return [spec.name for spec in load_cluster(path).nodes]
+    except LabError:
+        pass
+    try:
+        nodes = json.loads(Path(path or DEFAULT_CLUSTER_FILE).read_text())["nodes"]
+        return [n["name"] for n in nodes if isinstance(n.get("name"), str) and n["name"].isidentifier()]
+    except Exception:  # noqa: BLE001 - any shape at all: no node fixtures, nothing else breaks
+        return []
+
+
 if __name__ == "__main__":
     # The Vagrantfile's source of LAB_* values (stdlib only: runs with the system python3):
     #   python3 -m lab.cluster [INTERFACE]
     import dataclasses
     import sys
 
-    cluster = load_cluster()
+    try:
+        cluster = load_cluster()
+    except LabError as error:  # the Vagrantfile shows stderr; no traceback to dig through
+        sys.exit(f"lvslab: {error}")
     if len(sys.argv) > 1:
         cluster = dataclasses.replace(cluster, interface=sys.argv[1])
     print(json.dumps(cluster.provision_env()))

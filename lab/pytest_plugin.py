@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 
 from lab import evidence, interrupt, log
-from lab.cluster import Cluster, load_cluster
+from lab.cluster import Cluster, load_cluster, node_names
 from lab.errors import LabError
 from lab.node import Node
 from lab.providers import PROVIDERS, get_provider
@@ -66,6 +66,11 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.option.lab or config.option.lab_reuse:
+        try:
+            load_cluster()  # a broken cluster.json: say which field, before anything starts
+        except LabError as error:
+            raise pytest.UsageError(str(error)) from None
     if config.option.lab is None or config.option.lab_reuse:
         return None  # no lab, or one that already runs elsewhere: this process drives it
     reports = _reports(config)
@@ -187,7 +192,7 @@ def cluster() -> Cluster:
 
 
 @pytest.fixture(scope="session")
-def lab(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Lab]:
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     name = request.config.option.lab
     if request.config.option.lab_reuse:
         from lab.remote import RemoteLab
@@ -204,6 +209,7 @@ def lab(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Lab]:
         return
     if name is None:
         pytest.skip("scenarios need a lab: run with --lab=netns")
+    cluster: Cluster = request.getfixturevalue("cluster")  # after the skip: a run with no lab reads no cluster
     provider = get_provider(name)
     try:
         provider.check_host()
@@ -249,8 +255,8 @@ def _node_fixture(name: str):  # noqa: ANN202 - a pytest fixture factory
     return node
 
 
-for _spec in load_cluster().nodes:  # loadb1, loadb2, webserver1, webserver2, client
-    globals()[f"_node_{_spec.name}"] = _node_fixture(_spec.name)
+for _name in node_names():  # loadb1, loadb2, webserver1, webserver2, client
+    globals()[f"_node_{_name}"] = _node_fixture(_name)
 
 from lab.stages import (chapter5_cluster, chapter6_cluster, chapter7_cluster,  # noqa: E402,F401
                         not_past_chapter5)

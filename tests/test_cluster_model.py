@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from lab.cluster import load_cluster
+from lab.cluster import DEFAULT_CLUSTER_FILE, load_cluster
 
 
 def test_the_tutorial_topology():
@@ -24,7 +24,7 @@ def test_provision_env_carries_the_topology():
 
 
 def test_a_changed_cluster_file_changes_the_env(tmp_path):
-    data = json.loads(load_cluster.__defaults__[0].read_text())
+    data = json.loads(DEFAULT_CLUSTER_FILE.read_text())
     data["vip"] = "192.168.0.200"
     data["service"]["persistent"] = 600
     path = tmp_path / "cluster.json"

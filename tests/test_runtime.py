@@ -37,6 +37,27 @@ def test_neither_possible_says_both_and_the_fix(monkeypatch):
     assert error.value.fix == "apt-get install qemu-system-x86"
 
 
+def test_not_root_on_a_kernel_with_ipvs_never_claims_it_has_no_ipvs(monkeypatch):
+    _kernel(monkeypatch, has_ipvs=True, root=False, vm_ok=False)
+    with pytest.raises(LabError) as error:
+        choose.choose_kernel("auto")
+    assert "has IPVS (test) but the lab on it needs root" in error.value.what
+    assert "no usable IPVS" not in error.value.what and "no IPVS" not in error.value.what
+    assert error.value.fix.startswith("run as root, or ") and "qemu-system-x86" in error.value.fix
+    _kernel(monkeypatch, has_ipvs=True, root=False, vm_ok=True)
+    choice = choose.choose_kernel("auto")
+    assert choice.where == "microvm" and "needs root" in choice.why and "no IPVS" not in choice.why
+
+
+def test_netns_check_host_says_root_first_on_a_kernel_with_ipvs(monkeypatch):
+    from lab.providers import netns
+    _kernel(monkeypatch, has_ipvs=True, root=False)
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
+    with pytest.raises(LabError) as error:
+        netns.NetnsProvider().check_host()
+    assert "needs root" in error.value.what and "no IPVS" not in error.value.what
+
+
 def test_host_forced_without_ipvs_fails(monkeypatch):
     _kernel(monkeypatch, has_ipvs=False)
     monkeypatch.setattr(detect, "require_ipvs", lambda: (_ for _ in ()).throw(LabError("no IPVS", "boot another")))

@@ -28,12 +28,20 @@ def choose_kernel(option: str) -> KernelChoice:
         return KernelChoice("host", f"--lab-kernel=host; IPVS: {info.why}")
     if option == "auto" and info.has_ipvs and os.geteuid() == 0:
         return KernelChoice("host", f"this kernel has IPVS ({info.why})")
+    # Here: no usable IPVS, or IPVS but not root. Say which, never "no IPVS" on a kernel that has it.
+    if info.has_ipvs:
+        here, fix_here = f"kernel {info.release} has IPVS ({info.why}) but the lab on it needs root", "run as root"
+    else:
+        here, fix_here = f"kernel {info.release} has no usable IPVS ({info.why})", ""
     try:
         microvm.check_host()
     except LabError as error:
         if option == "microvm":
             raise
-        raise LabError(f"cannot run the lab here: kernel {info.release} has no usable IPVS ({info.why}) "
-                       f"and the microVM cannot start: {error.what}", error.fix) from None
-    reason = "--lab-kernel=microvm" if option == "microvm" else f"kernel {info.release} has no IPVS ({info.why})"
+        fix = f"{fix_here}, or let the microVM start: {error.fix}" if fix_here else error.fix
+        raise LabError(f"cannot run the lab here: {here}, and the microVM cannot start: {error.what}", fix) from None
+    if option == "microvm":
+        reason = "--lab-kernel=microvm"
+    else:
+        reason = here if info.has_ipvs else f"kernel {info.release} has no IPVS ({info.why})"
     return KernelChoice("microvm", f"Debian microVM: {reason}")
