@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -66,6 +67,8 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if (config.option.lab or config.option.lab_reuse) and not detect.in_microvm():
+        _unfinished(config)
     if config.option.lab or config.option.lab_reuse:
         try:
             load_cluster()  # a broken cluster.json: say which field, before anything starts
@@ -76,6 +79,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     reports = _reports(config)
     if config.option.xmlpath is None:
         config.option.xmlpath = str(reports / "junit.xml")
+        if not detect.in_microvm():
+            (reports / "junit.xml").unlink(missing_ok=True)  # the previous run's, green or not
     if config.option.lab != "netns" or detect.in_microvm():
         return None
     try:
@@ -93,12 +98,53 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         raise pytest.UsageError(str(error)) from None
 
 
+def _unfinished(config: pytest.Config) -> None:
+    """Replace the previous run's report before anything can fail: a run that dies before
+    its session ends (no microVM, a broken cluster.json, a killed VM) leaves this one, never
+    the last run's green report. The session's own report replaces it when the run ends."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    TutorialReport(header=[f"a run started {started} has not written its report: it did not finish, "
+                           "or stopped before its tests (see the pytest output and lab.log)"]).write(_reports(config))
+
+
+class _Outcomes:
+    """Each test's outcome into the report, as pytest's own summary counts it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)[0]
+        if category:  # "" is a setup or teardown that passed: not counted
+            self.config.stash[_report_key].outcome(report.nodeid, category, report.when, _first_line(report))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if not report.passed:  # pytest counts a collection error as an error, a skipped module as skipped
+            category = "error" if report.failed else "skipped"
+            self.config.stash[_report_key].outcome(report.nodeid, category, "collect", _first_line(report))
+
+
+def _first_line(report: pytest.TestReport | pytest.CollectReport) -> str:
+    if getattr(report, "wasxfail", None) is not None:
+        return f"xfail: {report.wasxfail}".rstrip(": ")
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (path, line, "Skipped: reason")
+        return str(longrepr[2])
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        return crash.message.strip().partition("\n")[0]
+    lines = str(longrepr or "").strip().splitlines()  # a collection error: a traceback, the error last
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    return (errors or lines or [""])[-1]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     if config.option.lab or config.option.lab_reuse:
         interrupt.install()
     config.stash[_report_key] = TutorialReport()
+    config.pluginmanager.register(_Outcomes(config), "lvslab-outcomes")
     if (config.option.lab or config.option.lab_reuse) and not hasattr(config, "workerinput"):
         log.add_sink(_reports(config) / "lab.log")
         log.terminal_writer = _live_writer(config)
@@ -164,10 +210,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
             report.sections.append(("lvslab evidence", f"could not be collected: {error}"))
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the report whenever a lab run ends, even with no check recorded: it replaces the
+    previous run's, so a run that failed early never leaves a green report behind."""
     config = session.config
     report = config.stash[_report_key]
-    if (config.option.lab or config.option.lab_reuse) and report.records:
+    if config.option.lab or config.option.lab_reuse:
+        report.header.append(f"pytest exit status {int(exitstatus)}")
         report.figures.update({title: f"{seconds:.1f} s" for title, seconds in log.timings
                                if title.startswith(("lab:", "stage ", "provisioning", "chapter"))})
         for path in report.write(_reports(config)):

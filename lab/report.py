@@ -1,7 +1,10 @@
 """The tutorial reproduction report: each documented check, what it documents, what the lab saw.
 
-Scenarios record checks through `TutorialReport.expect`; at the end of the session the
-report is written as reports/tutorial-report.md and .html, with the bookworm differences.
+Scenarios record checks through `TutorialReport.expect`; the pytest plugin records every
+test's outcome as pytest counts it, so a test that failed, errored in a fixture, timed out or
+was skipped before recording any check is still a row, and the counts at the top are pytest's.
+At the end of the session the report is written as reports/tutorial-report.md and .html,
+with the bookworm differences.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Callable
 
 from lab.differences import DIFFERENCES
 from lab.node import Command, Node, Result, as_shell
+from lab.report_diff import cell, diff_html, diff_lines
 from lab.wait import wait_until
 
 
@@ -30,6 +34,18 @@ class CheckRecord:
     test: str = ""
 
 
+@dataclass
+class RunOutcome:
+    """One outcome as pytest counts it (a test that passed and errored in teardown has two)."""
+    test: str
+    outcome: str  # pytest's category: passed, failed, error, skipped, xfailed, xpassed
+    when: str  # setup, call, teardown, or collect
+    message: str = ""  # the first line of the failure, or the skip's reason
+
+
+# pytest's summary categories, in its order; those with no outcome are still shown as 0.
+COUNTED = ("passed", "failed", "error", "skipped", "xfailed")
+
 # The report's sections, in order: the tutorial's chapters, then what its comments ask.
 SECTIONS = {
     "4": "Chapter 4: configure heartbeat and ldirectord",
@@ -44,12 +60,35 @@ SECTIONS = {
 }
 
 
+def _outputs_md(r: CheckRecord) -> list[str]:
+    """The tutorial's and the observed output: one diff where they differ, one block where they agree."""
+    diff = diff_lines(r.documented, r.observed)
+    if diff:
+        return ["Tutorial (-) against observed (+):", "", "```diff", *diff, "```", ""]
+    if r.documented.strip() and r.observed.strip():
+        return ["Tutorial and observed agree (white space aside); observed:", "", "```", r.observed, "```", ""]
+    return ["Tutorial:", "", "```", r.documented or "(no output documented)", "```", "",
+            "Observed:", "", "```", r.observed or "(nothing)", "```", ""]
+
+
+def _outputs_html(r: CheckRecord) -> str:
+    esc = html.escape
+    diff = diff_lines(r.documented, r.observed)
+    if diff:
+        return diff_html(diff)
+    if r.documented.strip() and r.observed.strip():
+        return f"<p>agrees with the tutorial (white space aside):</p><pre>{esc(r.observed)}</pre>"
+    return (f"<p>tutorial:</p><pre>{esc(r.documented or '(no output documented)')}</pre>"
+            f"<p>observed:</p><pre>{esc(r.observed or '(nothing)')}</pre>")
+
+
 @dataclass
 class TutorialReport:
     header: list[str] = field(default_factory=list)
     records: list[CheckRecord] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)   # the run's own figures (timings)
     section_figures: dict[str, dict[str, str]] = field(default_factory=dict)
+    outcomes: list[RunOutcome] = field(default_factory=list)
     current_test: str = ""
 
     def figure(self, section: str, name: str, value: str) -> None:
@@ -96,7 +135,7 @@ class TutorialReport:
         except AssertionError as failure:
             record.verdict, record.note = "FAIL", str(failure)
             raise
-        except Exception as error:
+        except BaseException as error:  # also a timeout (pytest-timeout's Failed) or a Ctrl-C mid-check
             record.verdict, record.note = "ERROR", f"{type(error).__name__}: {error}"
             raise
         record.verdict = "PASS"
@@ -107,6 +146,28 @@ class TutorialReport:
         """A check made by other means than one node command (e.g. HTTP from the client)."""
         self.records.append(CheckRecord(chapter, title, node, command, documented, observed, verdict, note,
                                         self.current_test))
+
+    def outcome(self, test: str, outcome: str, when: str, message: str = "") -> None:
+        self.outcomes.append(RunOutcome(test, outcome, when, message))
+
+    def test_counts(self) -> dict[str, int]:
+        """pytest's summary counts: passed, failed, error, skipped, xfailed (and any other it had)."""
+        found = [o.outcome for o in self.outcomes]
+        return {name: found.count(name) for name in (*COUNTED, *sorted(set(found) - set(COUNTED)))}
+
+    def _tests(self) -> str:
+        return ", ".join(f"{n} {name}" for name, n in self.test_counts().items()) if self.outcomes else "none ran"
+
+    def _section_rows(self) -> list[tuple[str, dict[str, int], dict[str, str]]]:
+        """(title, checks by verdict, figures) of each section: the summary table."""
+        return [(title, {v: sum(r.verdict == v for r in checks) for v in ("PASS", "FAIL", "ERROR")}, figures)
+                for _, title, figures, checks in self.sections()]
+
+    def _not_passed(self) -> list[RunOutcome]:
+        return [o for o in self.outcomes if o.outcome != "passed"]
+
+    def _checks_of(self, test: str) -> int:
+        return sum(r.test == test for r in self.records)
 
     # --- writing --------------------------------------------------------------------
     def write(self, folder: Path) -> list[Path]:
@@ -123,8 +184,15 @@ class TutorialReport:
     def markdown(self) -> str:
         out = ["# Tutorial reproduction report", "",
                "How To Set Up A Loadbalanced High-Availability Apache Cluster, reproduced on real IPVS.", "",
-               f"Written {time.strftime('%Y-%m-%d %H:%M:%S')}. Checks: {self._summary()}.", ""]
+               f"Written {time.strftime('%Y-%m-%d %H:%M:%S')}. Tests: {self._tests()}. Checks: {self._summary()}.", ""]
         out += [f"- {line}" for line in self.header] + [""]
+        out += ["## Summary", "", "| section | checks passed | failed | errors | figures |", "|---|---|---|---|---|"]
+        out += [f"| {cell(title)} | {n['PASS']} | {n['FAIL']} | {n['ERROR']} | "
+                f"{cell('; '.join(f'{k}: {v}' for k, v in figures.items()))} |" for title, n, figures in self._section_rows()]
+        out += [""]
+        if self._not_passed():
+            out += ["Not passed:", ""] + [f"- **{o.outcome}** `{o.test}` ({o.when}): {o.message}" for o in self._not_passed()]
+            out += [""]
         if self.figures:
             out += ["## Figures", ""] + [f"- {k}: {v}" for k, v in self.figures.items()] + [""]
         for _, title, figures, checks in self.sections():
@@ -132,42 +200,52 @@ class TutorialReport:
             out += [f"- {k}: {v}" for k, v in figures.items()] + ([""] if figures else [])
             for r in checks:
                 out += [f"### [{r.verdict}] {r.title}", "",
-                        f"node `{r.node}`, command `{r.command}`, test `{r.test}`", "",
-                        "Tutorial:", "", "```", r.documented or "(no output documented)", "```", "",
-                        "Observed:", "", "```", r.observed or "(nothing)", "```", ""]
+                        f"node `{r.node}`, command `{r.command}`, test `{r.test}`", ""]
+                out += _outputs_md(r)
                 if r.note:
                     out += ["Note:", "", "```", r.note, "```", ""]
-        out += ["## Where bookworm differs from the tutorial", "",
+        out += ["## Tests", "", "| outcome | test | stage | checks | first line |", "|---|---|---|---|---|"]
+        out += [f"| {o.outcome} | `{cell(o.test)}` | {o.when} | {self._checks_of(o.test)} | {cell(o.message)} |"
+                for o in self.outcomes]
+        out += ["", "## Where bookworm differs from the tutorial", "",
                 "| chapter | tutorial | Debian 12 | what the lab does |", "|---|---|---|---|"]
         out += [f"| {d.chapter} | {d.tutorial} | {d.bookworm} | {d.lab} |" for d in DIFFERENCES]
         return "\n".join(out) + "\n"
-
     def html(self) -> str:
         esc = html.escape
         colour = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#9a6700"}
         def row(r: CheckRecord) -> str:
             return (f"<tr><td style='color:{colour.get(r.verdict, '#000')};font-weight:bold'>{r.verdict}</td>"
                     f"<td>{esc(r.title)}</td><td>{esc(r.node)}</td><td><code>{esc(r.command)}</code></td>"
-                    f"<td><pre>{esc(r.documented)}</pre></td><td><pre>{esc(r.observed)}</pre>"
-                    f"{'<pre class=note>' + esc(r.note) + '</pre>' if r.note else ''}</td></tr>")
+                    f"<td>{_outputs_html(r)}{'<pre class=note>' + esc(r.note) + '</pre>' if r.note else ''}</td></tr>")
 
+        def listed(figures: dict[str, str]) -> str:
+            return "<ul>" + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in figures.items()) + "</ul>" if figures else ""
+
+        summary = "".join(f"<tr><td>{esc(title)}</td><td>{n['PASS']}</td><td>{n['FAIL']}</td><td>{n['ERROR']}</td>"
+                          f"<td>{listed(figures)}</td></tr>" for title, n, figures in self._section_rows())
+        not_passed = "".join(f"<li><b>{esc(o.outcome)}</b> <code>{esc(o.test)}</code> ({esc(o.when)}): "
+                             f"{esc(o.message)}</li>" for o in self._not_passed())
+        tests = "".join(f"<tr><td>{esc(o.outcome)}</td><td><code>{esc(o.test)}</code></td><td>{esc(o.when)}</td>"
+                        f"<td>{self._checks_of(o.test)}</td><td>{esc(o.message)}</td></tr>" for o in self.outcomes)
         sections = "".join(
-            f"<h2>{esc(title)}</h2>"
-            + ("<ul>" + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in figures.items()) + "</ul>" if figures else "")
-            + "<table><tr><th>verdict</th><th>check</th><th>node</th><th>command</th><th>tutorial</th>"
-            + "<th>observed</th></tr>" + "".join(row(r) for r in checks) + "</table>"
+            f"<h2>{esc(title)}</h2>" + listed(figures)
+            + "<table><tr><th>verdict</th><th>check</th><th>node</th><th>command</th>"
+            + "<th>tutorial (-) against observed (+)</th></tr>" + "".join(row(r) for r in checks) + "</table>"
             for _, title, figures, checks in self.sections())
         diffs = "".join(f"<tr><td>{esc(d.chapter)}</td><td>{esc(d.tutorial)}</td><td>{esc(d.bookworm)}</td>"
                         f"<td>{esc(d.lab)}</td></tr>" for d in DIFFERENCES)
         header = "".join(f"<li>{esc(line)}</li>" for line in self.header)
-        figures = "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in self.figures.items())
         return f"""<!doctype html><html><head><meta charset="utf-8"><title>Tutorial reproduction report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #ccc;padding:4px;vertical-align:top;font-size:13px}}pre{{margin:0;white-space:pre-wrap}}
-.note{{color:#cf222e}}</style></head><body>
-<h1>Tutorial reproduction report</h1><p>Checks: {self._summary()}</p><ul>{header}</ul>
-{'<h2>Figures</h2><ul>' + figures + '</ul>' if figures else ''}
+.note{{color:#cf222e}}.del{{background:#ffebe9;color:#82071e}}.ins{{background:#dafbe1;color:#116329}}</style></head><body>
+<h1>Tutorial reproduction report</h1><p>Tests: {self._tests()}. Checks: {self._summary()}.</p><ul>{header}</ul>
+<h2>Summary</h2><table><tr><th>section</th><th>checks passed</th><th>failed</th><th>errors</th><th>figures</th></tr>
+{summary}</table>{'<p>Not passed:</p><ul>' + not_passed + '</ul>' if not_passed else ''}
+{'<h2>Figures</h2>' + listed(self.figures) if self.figures else ''}
 {sections}
+<h2>Tests</h2><table><tr><th>outcome</th><th>test</th><th>stage</th><th>checks</th><th>first line</th></tr>{tests}</table>
 <h2>Where bookworm differs from the tutorial</h2><table><tr><th>ch.</th><th>tutorial</th><th>Debian 12</th>
 <th>what the lab does</th></tr>{diffs}</table></body></html>
 """
