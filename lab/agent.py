@@ -202,10 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None)
     parser.add_argument("--ports", default="", help="virtio-serial port names, comma separated")
     parser.add_argument("--sockets", default="", help="unix socket paths, comma separated")
+    parser.add_argument("--lab", default="netns", help="provider: netns or vagrant")
     args = parser.parse_args(argv)
-    provider = get_provider("netns")
+    provider = get_provider(args.lab)
     provider.check_host()
-    lab = provider.create(load_cluster(), lab_name=args.name)
+    # A Vagrant lab's jail has a name of its own (lvslab-vg-...): `lvslab clean` knows it by that.
+    lab = provider.create(load_cluster(), lab_name=args.name if args.lab == "netns" else None)
     try:
         with log.step(f"lab: bring-up of {lab.describe()}"):
             lab.start()

@@ -80,8 +80,9 @@ def _lab_commands(sub: argparse._SubParsersAction) -> None:
         return command
 
     up = add("up", "build the cluster to a stage and leave it running",
-             lambda a: cli_lab.up(a.name, a.stage, a.lab_kernel))
-    up.add_argument("--lab", choices=["netns"], default="netns", help="provider (Vagrant: use `vagrant up`)")
+             lambda a: cli_lab.up(a.name, a.stage, a.lab_kernel, a.lab))
+    up.add_argument("--lab", choices=["netns", "vagrant"], default="netns",
+                    help="provider: netns (namespaces) or vagrant (five VMs; slow under TCG)")
     up.add_argument("--stage", choices=["ch5", "ch6", "ch7"], default="ch7", help="default: the whole tutorial")
     up.add_argument("--lab-kernel", choices=KERNEL_CHOICES, default="auto")
     status = add("status", "the lab at a glance", lambda a: cli_lab.status(a.name, a.json))

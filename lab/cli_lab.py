@@ -25,17 +25,18 @@ from lab.agent import READY
 from lab.checks.http import served_by
 from lab.errors import LabError
 from lab.proc import starttime
-from lab.runtime.choose import choose_kernel
+from lab.runtime.choose import KernelChoice, choose_kernel
 
 REPO = Path(__file__).parents[1]
 UP_TIMEOUT = 900
+UP_TIMEOUT_VAGRANT = 3000  # five VMs booting under TCG, then heartbeat's resource scripts
 FAULTS = {
     "apache-stop": "/etc/init.d/apache2 stop", "apache-start": "/etc/init.d/apache2 start",
     "heartbeat-stop": "/etc/init.d/heartbeat stop", "heartbeat-start": "/etc/init.d/heartbeat start",
 }
 
 
-def up(name: str, stage: str, kernel: str) -> int:
+def up(name: str, stage: str, kernel: str, provider: str = "netns") -> int:
     if remote.read_info(name):
         print(f"lab {name} is already up: use it (lvslab status) or stop it (lvslab down)", file=sys.stderr)
         return 1
@@ -44,8 +45,11 @@ def up(name: str, stage: str, kernel: str) -> int:
     folder.mkdir(parents=True)
     console = folder / "console.log"
     sockets = [folder / f"ctl{i}.sock" for i in range(remote.PORTS)]
-    agent = [sys.executable, "-m", "lab.agent", "--stage", stage]
-    choice = choose_kernel(kernel)
+    agent = [sys.executable, "-m", "lab.agent", "--stage", stage, "--lab", provider]
+    if provider == "vagrant":  # VMs on this machine: the agent drives them from here
+        choice = KernelChoice("host", "Vagrant VMs, each with its own Debian kernel")
+    else:
+        choice = choose_kernel(kernel)
     print(f"lvslab up: {name} to stage {stage} ({choice.where}: {choice.why})", flush=True)
     if choice.where == "host":
         with console.open("ab") as out:
@@ -60,16 +64,16 @@ def up(name: str, stage: str, kernel: str) -> int:
         pid = microvm.start_background([*agent, "--ports", ",".join(ports)], cwd=REPO, console=console,
                                        ports=ports, why=choice.why)
     info = {"name": name, "pid": pid, "starttime": starttime(pid), "kind": choice.where, "stage": stage,
-            "started": time.time()}
+            "started": time.time(), "provider": provider}
     (folder / "info.json").write_text(json.dumps(info))
-    return _follow(console, info)
+    return _follow(console, info, UP_TIMEOUT_VAGRANT if provider == "vagrant" else UP_TIMEOUT)
 
 
-def _follow(console: Path, info: dict) -> int:
+def _follow(console: Path, info: dict, timeout: float = UP_TIMEOUT) -> int:
     """Show the agent's progress lines until it says it is ready, or dies, or time runs out."""
     started = time.monotonic()
     position = 0
-    while time.monotonic() - started < UP_TIMEOUT:
+    while time.monotonic() - started < timeout:
         with console.open("rb") as log:
             log.seek(position)
             chunk = log.read()
@@ -87,14 +91,19 @@ def _follow(console: Path, info: dict) -> int:
         time.sleep(0.5)
     os.killpg(info["pid"], signal.SIGKILL)
     _forget_vm(info)
-    raise LabError(f"the lab was not ready after {UP_TIMEOUT} s and was stopped; see {console}", "lvslab up")
+    raise LabError(f"the lab was not ready after {timeout:.0f} s and was stopped; see {console}", "lvslab up")
 
 
 def _forget_vm(info: dict) -> None:
-    """The microVM's record, once its process is gone (its console log stays for reading)."""
+    """The microVM's record, once its process is gone (its console log stays for reading); a
+    Vagrant lab whose agent is gone leaves VMs in its jail: they are stopped here."""
+    from lab.runtime import libvirt_jail
     from lab.runtime.microvm import RUN_DIR
 
     (RUN_DIR / f"microvm-{info['pid']}.json").unlink(missing_ok=True)
+    if info.get("provider") == "vagrant":
+        for line in libvirt_jail.clean_all():  # only jails whose owner (the agent) is dead
+            print(f"lvslab: {line}", file=sys.stderr)
 
 
 def _answers(name: str) -> bool:

@@ -27,9 +27,9 @@ from lab.runtime import image
 from lab.runtime.cachelock import cache_lock
 
 # What a Vagrant VM needs beyond the node image (which boots in namespaces, without systemd).
-BOX_EXTRA = ["systemd", "systemd-sysv", "openssh-server", "sudo", "linux-image-amd64",
+BOX_EXTRA = ["systemd", "systemd-sysv", "udhcpc", "openssh-server", "sudo", "linux-image-amd64",
              "initramfs-tools", "rsync", "python3", "ca-certificates", "iptables"]
-BOX_VERSION = 2
+BOX_VERSION = 3
 # Units a plain Debian boot would start that the tutorial's nodes must not run on their own
 # (provisioning starts apache2 and heartbeat; heartbeat starts ldirectord), and timers that
 # would only cost CPU under TCG.
@@ -178,12 +178,14 @@ def _customize(root: Path) -> None:
     # Empty: each VM makes its own at first boot (the DHCP client id derives from it).
     (root / "etc/machine-id").write_text("")
     (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
-    # eth0 is Vagrant's management network (DHCP from libvirt); the lab LAN (eth1) is set by the lab.
-    (root / "etc/systemd/network/10-vagrant-mgmt.network").write_text(
-        "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n")
+    # eth0 is Vagrant's management network (DHCP from libvirt), by ifupdown and busybox's udhcpc:
+    # systemd-networkd took over a minute to start with five VMs under TCG, and once timed out.
+    # The lab LAN (eth1) is set by lab/provision/lan.sh, in interfaces.d.
+    (root / "etc/network/interfaces").write_text(
+        "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\n"
+        "allow-hotplug eth0\niface eth0 inet dhcp\n")
     (root / "etc/ssh/sshd_config.d/lvslab.conf").write_text(
         "UseDNS no\nGSSAPIAuthentication no\nPermitRootLogin prohibit-password\n")
-    chroot("systemctl", "enable", "systemd-networkd.service")
     chroot("systemctl", "disable", *[u for u in DISABLED_UNITS if _unit_exists(root, u)])
     chroot("systemctl", "mask", *MASKED_UNITS)
 

@@ -1,0 +1,95 @@
+"""The Vagrant lab's pieces that need no VM: the box recipe, the acceleration probe's verdicts,
+the Vagrantfile's isolation settings, and the ssh configuration the harness uses."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lab.runtime import accel, box, image
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_the_box_has_every_package_of_the_node_image_plus_what_a_vm_needs(monkeypatch, tmp_path):
+    key = tmp_path / "vagrant.pub"
+    key.write_text("ssh-rsa AAAA vagrant insecure public key\n")
+    monkeypatch.setattr(box, "insecure_key", lambda: key)
+    packages = set(box.recipe()["packages"])
+    assert set(image.PACKAGES) <= packages, "the two labs must run the same Debian packages"
+    assert {"systemd-sysv", "openssh-server", "sudo", "linux-image-amd64", "initramfs-tools"} <= packages
+    first = box.box_name()
+    monkeypatch.setattr(box, "BOX_EXTRA", [*box.BOX_EXTRA, "htop"])
+    assert box.box_name() != first, "a changed recipe must be a new box (rebuilt, added under a new name)"
+
+
+def test_the_box_boots_its_own_kernel_on_a_virtio_root_with_classic_interface_names():
+    assert "libvirt.kernel = File.join(__dir__, \"vmlinuz\")" in box.BOX_VAGRANTFILE
+    assert "root=/dev/vda" in box.KERNEL_CMDLINE and "net.ifnames=0" in box.KERNEL_CMDLINE  # eth0, eth1
+    assert "heartbeat.service" in box.DISABLED_UNITS and "ldirectord.service" in box.DISABLED_UNITS
+
+
+@pytest.mark.parametrize("outcome, expected", [
+    (subprocess.CompletedProcess([], 0, "", ""), "kvm"),
+    (subprocess.CompletedProcess([], 134, "", "kvm_buf_set_msrs: Assertion failed"), "tcg"),
+    (subprocess.TimeoutExpired(["qemu"], 30), "tcg"),
+])
+def test_kvm_is_chosen_only_when_a_kvm_guest_really_boots(monkeypatch, tmp_path, outcome, expected):
+    monkeypatch.delenv(accel.ACCEL_ENV, raising=False)
+    monkeypatch.setattr(accel.os, "access", lambda *_: True)
+    monkeypatch.setattr(accel.Path, "exists", lambda self: True)
+
+    def run(*args, **kwargs):
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(accel.subprocess, "run", run)
+    chosen = accel._probe(tmp_path / "vmlinuz")
+    assert chosen.name == expected
+    assert chosen.libvirt_driver == ("kvm" if expected == "kvm" else "qemu")
+    if expected == "tcg":
+        assert "/dev/kvm exists but" in chosen.why
+
+
+def test_the_probe_is_a_kvm_boot_that_ends_by_itself():
+    argv = accel.probe_argv(Path("/k/vmlinuz"))
+    assert ["-accel", "kvm"] == argv[1:3] and "-no-reboot" in argv and "panic=-1" in argv[-1]
+
+
+def test_the_vagrantfile_keeps_every_network_inside_the_lab():
+    text = (ROOT / "Vagrantfile").read_text()
+    assert 'libvirt.management_network_mode = "none"' in text  # no NAT out of the jail
+    assert 'libvirt__forward_mode: "veryisolated"' in text and "auto_config: false" in text
+    assert 'ENV.fetch("LVSLAB_BOX"' in text and 'ENV.fetch("LVSLAB_LIBVIRT_DRIVER"' in text
+    assert "lab/provision/lan.sh" in text  # the same LAN script the harness runs
+
+
+def test_the_relay_hands_out_a_socket_whose_bytes_cross_a_real_connection():
+    # The relay runs here instead of on the client VM: `sh -c` stands in for ssh.
+    import socket
+    import threading
+
+    from lab.providers.relay import open_relay
+
+    server = socket.create_server(("127.0.0.1", 0))
+    seen: list[tuple[str, int]] = []
+
+    def serve() -> None:
+        conn, peer = server.accept()
+        seen.append(peer)
+        with conn:
+            conn.sendall(b"hello " + conn.recv(100))
+
+    threading.Thread(target=serve, daemon=True).start()
+    relayed = open_relay(["sh", "-c"], "127.0.0.1", server.getsockname()[1], source="127.0.0.1", timeout=10,
+                         receive_buffer=4096)
+    relayed.sendall(b"world")
+    assert relayed.recv(100) == b"hello world"
+    assert relayed.recv(100) == b"", "the server's close reaches the harness"
+    relayed.close()
+    assert seen and seen[0][0] == "127.0.0.1"
+    with pytest.raises(ConnectionError, match="failed"):
+        port = server.getsockname()[1]
+        server.close()
+        open_relay(["sh", "-c"], "127.0.0.1", port, source=None, timeout=5, receive_buffer=None)
