@@ -37,9 +37,19 @@ FAULTS = {
 
 
 def up(name: str, stage: str, kernel: str, provider: str = "netns") -> int:
-    if remote.read_info(name):
-        print(f"lab {name} is already up: use it (lvslab status) or stop it (lvslab down)", file=sys.stderr)
+    claim = remote.claim_start(name)
+    if claim is None:
+        print(f"lab {name} is already being started by another `lvslab up`: wait for it, then use it "
+              "(lvslab status) or stop it (lvslab down)", file=sys.stderr)
         return 1
+    with claim:  # held until the lab is ready or has failed: a second `up` meanwhile is refused
+        if remote.read_info(name):
+            print(f"lab {name} is already up: use it (lvslab status) or stop it (lvslab down)", file=sys.stderr)
+            return 1
+        return _start(name, stage, kernel, provider)
+
+
+def _start(name: str, stage: str, kernel: str, provider: str) -> int:
     remote.remove_lab_dir(name)
     folder = remote.lab_dir(name)
     folder.mkdir(parents=True)

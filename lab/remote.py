@@ -165,6 +165,24 @@ def pid_alive(info: dict) -> bool:
     return starttime(info["pid"]) == info["starttime"]
 
 
+def claim_start(name: str) -> IO[str] | None:
+    """The right to start lab `name`: an exclusive lock held by one `lvslab up` until its lab is
+    ready or has failed (close the returned file to let go); None while another holds it.
+
+    Checking for info.json alone is not enough: two `up` started together both find none, and
+    each removes and rebuilds the folder the other is starting. The lock sits beside the folder,
+    which `up` removes and recreates, and the kernel lets go of it when its holder dies.
+    """
+    UP_DIR.mkdir(parents=True, exist_ok=True)
+    lock = (UP_DIR / f"{name}.starting").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
+
+
 def remove_lab_dir(name: str) -> None:
     folder = lab_dir(name)
     for entry in folder.glob("*") if folder.is_dir() else []:
