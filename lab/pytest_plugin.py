@@ -1,7 +1,8 @@
 """pytest plugin: `--lab=netns` builds the tutorial's cluster and runs the scenarios on it.
 
 On a kernel without IPVS the whole session re-runs inside a Debian microVM (see
-lab/runtime/microvm.py); its output streams here and reports/ is written on this machine.
+lab/runtime/microvm.py); its output streams here, and reports/, pytest's cache and every path
+given on the command line are written on this machine (lab/runtime/vm_args.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lab.provision import Provisioner
 from lab.report import TutorialReport
 from lab.runtime import detect, image
 from lab.runtime.choose import KERNEL_CHOICES, choose_kernel
+from lab.runtime.vm_args import vm_pytest_args
 
 HELP_LAB = "build the tutorial's cluster with this provider and run the scenarios on it"
 HELP_KERNEL = ("where the netns lab runs: host (this kernel, needs IPVS and root), microvm (Debian kernel "
@@ -91,11 +93,26 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         from lab.runtime.microvm import run_in_vm
 
         log.add_sink(reports / "lab.log")
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *config.invocation_params.args]
-        return run_in_vm(command, cwd=config.invocation_params.dir, rwdirs=[reports], why=choice.why,
-                         timeout=config.option.lab_timeout, memory=config.option.lab_vm_memory)
+        vm = vm_pytest_args(config.invocation_params.args, config.invocation_params.dir,
+                            always=[reports, *_cache_dir(config)])
+        return run_in_vm([sys.executable, "-m", "pytest", *vm.args], cwd=config.invocation_params.dir,
+                         rwdirs=vm.rwdirs, why=choice.why, timeout=config.option.lab_timeout,
+                         memory=config.option.lab_vm_memory)
     except LabError as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def _cache_dir(config: pytest.Config) -> list[Path]:
+    """pytest's cache folder, made here with its supporting files (.gitignore, README) so the
+    microVM can write it: --lf, --ff and --nf then read and keep what runs in the VM found.
+    Nothing when the user turned the cache off (-p no:cacheprovider)."""
+    if config.pluginmanager.is_blocked("cacheprovider"):
+        return []
+    from _pytest.cacheprovider import Cache
+
+    folder = Cache.cache_dir_from_config(config, _ispytest=True)
+    Cache(folder, config, _ispytest=True)._ensure_cache_dir_and_supporting_files()
+    return [folder]
 
 
 def _unfinished(config: pytest.Config) -> None:

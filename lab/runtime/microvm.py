@@ -2,7 +2,8 @@
 
 This machine's kernel has no IPVS, so virtme-ng boots Debian's generic kernel (under KVM
 where it works, else TCG: lab/runtime/accel.py) with this machine's root shared read-only over 9p, the node
-image attached as a read-only virtio disk, and reports/ writable. The VM has no network
+image attached as a read-only virtio disk, and the folders the run writes (reports/, pytest's
+cache, the paths given to pytest: lab/runtime/vm_args.py) writable. The VM has no network
 device: the lab's traffic never leaves it.
 """
 
