@@ -72,7 +72,8 @@ class Agent:
         op, rid = request.get("op"), request.get("id")
         try:
             if op == "hello":
-                channel.send({"id": rid, "op": "hello", "nonce": request.get("nonce"), "lab": self.lab.name})
+                channel.send({"id": rid, "op": "hello", "nonce": request.get("nonce"), "lab": self.lab.name,
+                              "interface": self.lab.cluster.interface})
             elif op == "exec":
                 node = self.lab.node(request["node"])
                 stdin = base64.b64decode(request["stdin"]) if request.get("stdin") else None

@@ -253,7 +253,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 # --- fixtures ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def cluster() -> Cluster:
+def cluster(request: pytest.FixtureRequest) -> Cluster:
+    """The cluster as the lab runs it: a provider may name things its own way (the LAN is eth1
+    on Vagrant VMs, whose eth0 is Vagrant's management network)."""
+    if request.config.option.lab or request.config.option.lab_reuse:
+        return request.getfixturevalue("lab").cluster
     return load_cluster()
 
 

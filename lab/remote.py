@@ -7,6 +7,7 @@ drive a running lab with the same verbs as a fresh one.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import fcntl
 import itertools
 import json
@@ -76,6 +77,7 @@ class AgentClient:
             message = self.receive()
             if message.get("op") == "hello" and message.get("nonce") == nonce:
                 self.lab_name = message["lab"]
+                self.interface = message.get("interface")  # the LAN's name in the nodes (eth1 on VMs)
                 break
 
     def _send(self, message: dict) -> None:
@@ -142,6 +144,8 @@ class RemoteLab(Lab):
     def start(self) -> None:
         self.client = AgentClient(self.name)
         self.name = self.client.lab_name
+        if self.client.interface and self.client.interface != self.cluster.interface:
+            self.cluster = dataclasses.replace(self.cluster, interface=self.client.interface)
         for spec in self.cluster.nodes:
             self.nodes[spec.name] = RemoteNode(spec, self.client)
 

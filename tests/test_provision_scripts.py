@@ -69,6 +69,13 @@ def test_sync_swap_master_start_stop_status(fake_ipvsadm):
 def test_ci_runs_the_readme_test_command_with_every_scenario():
     root = Path(__file__).parents[1]
     ci = (root / ".ci/run").read_text()
-    assert "./run.sh setup" in ci and "exec .venv/bin/pytest tests/ scenarios/ --lab=netns\n" in ci
-    assert ' test) setup; exec "$VENV/bin/pytest" tests/ scenarios/ --lab=netns "$@" ;;' in (root / "run.sh").read_text()
+    run_sh = (root / "run.sh").read_text()
+    assert "./run.sh setup" in ci
+    runs = [line for line in ci.splitlines() if line.startswith(".venv/bin/pytest ")]
+    assert runs == [".venv/bin/pytest tests/ scenarios/ --lab=netns || status=$?",
+                    '.venv/bin/pytest scenarios/ --lab=vagrant -m "chapter5 or chapter7" --lab-reports=reports/vagrant '
+                    "--timeout=3600 || status=$?"]
+    for line in runs:  # the same commands in run.sh's test action, which also passes the user's arguments
+        assert line.replace(".venv/bin/pytest", '"$VENV/bin/pytest"').replace(" ||", ' "$@" ||') in run_sh
+    assert ci.rstrip().endswith("exit $status"), "a failure of either run fails CI"
     assert "./run.sh test " in (root / "README.md").read_text()
