@@ -10,7 +10,7 @@
     lvslab clean          remove what a crashed or interrupted run left behind
     lvslab image          build (or show) the cached Debian node image
     lvslab differences    print where bookworm differs from the tutorial (markdown)
-    lvslab bench          print the benchmark figures (bring-up, suite, floor)
+    lvslab bench          print the benchmark figures (bring-up, suite, floor); --lab=vagrant for the VMs
 
 The tutorial's checks themselves run with pytest: `pytest scenarios/ --lab=netns`.
 """
@@ -66,6 +66,10 @@ def _differences(_: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from lab import bench
 
+    if args.lab == "vagrant":
+        from lab import bench_vagrant
+
+        return bench_vagrant.run()
     return bench.inner() if args.inner else bench.outer()
 
 
@@ -115,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("differences", help="where bookworm differs from the tutorial").set_defaults(func=_differences)
     bench_parser = sub.add_parser("bench", help="print bring-up, suite and floor figures")
     bench_parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    bench_parser.add_argument("--lab", choices=["netns", "vagrant"], default="netns",
+                              help="which lab to measure (vagrant: beside the last netns figures)")
     bench_parser.set_defaults(func=_bench)
     return parser
 

@@ -191,8 +191,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         from lab.runtime import accel, box
 
         chosen = accel.choose()
+        try:
+            which_box = f"{box.box_name()} ({box.box_dir()})"
+        except LabError as error:  # no vagrant here: the lab fixture says so, with the fix
+            which_box = f"not available: {error.what}"
         lines = [f"lvslab: provider vagrant, {chosen.name.upper()} acceleration ({chosen.why})",
-                 f"lvslab: box {box.box_name()} ({box.box_dir()})"]
+                 f"lvslab: box {which_box}"]
         config.stash[_report_key].header.extend(lines)
         return lines
     info = detect.kernel_info()
@@ -279,7 +283,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
         return
     if name is None:
         pytest.skip("scenarios need a lab: run with --lab=netns")
-    cluster: Cluster = request.getfixturevalue("cluster")  # after the skip: a run with no lab reads no cluster
+    cluster = load_cluster()  # after the skip: a run with no lab reads no cluster
     provider = get_provider(name)
     try:
         provider.check_host()

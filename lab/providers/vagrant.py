@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -128,7 +129,7 @@ class VagrantLab(Lab):
         add_box()
         self.jail.start()
         runner = self._vagrant()
-        with log.step(f"vagrant up --no-provision: {len(self.cluster.nodes)} VMs under {self.accel.name.upper()}"):
+        with log.step(f"lab: vagrant up --no-provision, {len(self.cluster.nodes)} VMs under {self.accel.name.upper()}"):
             try:
                 for line in runner.up(no_provision=True, provider="libvirt", stream_output=True):
                     line = line.rstrip()
@@ -151,6 +152,17 @@ class VagrantLab(Lab):
             self.nodes[spec.name] = VagrantNode(spec, self.ssh_config, self.jail.enter())
         with log.step(f"network: {self.cluster.interface} of every VM on the lab LAN"):
             self._wire()
+        self._record_boots()
+
+    def _record_boots(self) -> None:
+        """Each VM's own boot, as its systemd measured it (kernel + userspace), kept as a figure."""
+        for node in self:
+            said = node.run("systemd-analyze time").stdout
+            match = re.search(r"=\s*(?:(\d+)min\s*)?([\d.]+)s", said)
+            if match:
+                seconds = int(match[1] or 0) * 60 + float(match[2])
+                log.info(f"boot of VM {node.name}: {said.splitlines()[0].strip()}")
+                log.timings.append((f"lab: boot of VM {node.name} (systemd-analyze: kernel + userspace)", seconds))
 
     def _wire(self) -> None:
         hosts = "\n".join(f"{n.address}\t{n.name}.{self.cluster.domain}\t{n.name}" for n in self.cluster.nodes)

@@ -1,0 +1,54 @@
+"""Scenarios see the cluster as the lab runs it: a provider may rename the LAN (eth1 on Vagrant
+VMs, whose eth0 is Vagrant's management network), and every check must then use that name."""
+
+FAKE_PROVIDER = """
+import dataclasses
+
+from lab import pytest_plugin
+from lab.providers.base import Lab, Provider
+
+
+class FakeLab(Lab):
+    provider_name = "fake"
+
+    def start(self):
+        pass
+
+    def destroy(self):
+        pass
+
+    def http_get(self, *args, **kwargs):
+        raise NotImplementedError
+
+
+class FakeProvider(Provider):
+    name = "vagrant"
+
+    def check_host(self):
+        pass
+
+    def create(self, cluster, *, lab_name=None):
+        return FakeLab(dataclasses.replace(cluster, interface="eth1"), "lvslab-vg-fake")
+
+
+pytest_plugin.get_provider = lambda name: FakeProvider()
+"""
+
+
+def test_the_cluster_fixture_is_the_labs_own(pytester, monkeypatch, tmp_path):
+    monkeypatch.setenv("LVSLAB_ACCEL", "tcg")  # no KVM probe in a unit test
+    pytester.makeconftest(FAKE_PROVIDER)
+    pytester.makepyfile(test_fake="""
+        def test_interface(cluster, lab):
+            assert cluster is lab.cluster and cluster.interface == "eth1"
+    """)
+    result = pytester.runpytest("--lab=vagrant", "-p", "no:cacheprovider", "--lab-reports", str(tmp_path))
+    result.assert_outcomes(passed=1)
+
+
+def test_without_a_lab_the_cluster_is_the_file(pytester):
+    pytester.makepyfile(test_plain="""
+        def test_interface(cluster):
+            assert cluster.interface == "eth0"
+    """)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
