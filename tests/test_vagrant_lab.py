@@ -93,3 +93,31 @@ def test_the_relay_hands_out_a_socket_whose_bytes_cross_a_real_connection():
         port = server.getsockname()[1]
         server.close()
         open_relay(["sh", "-c"], "127.0.0.1", port, source=None, timeout=5, receive_buffer=None)
+
+
+def test_clean_removes_what_a_killed_vagrant_run_left_and_spares_a_live_one(monkeypatch, tmp_path):
+    import json
+    import os
+
+    from lab.proc import owner_record
+    from lab.runtime import libvirt_jail
+
+    monkeypatch.setattr(libvirt_jail, "RUN_DIR", tmp_path / "run")
+    (tmp_path / "run").mkdir()
+    stopped: list[str] = []
+    monkeypatch.setattr(libvirt_jail, "destroy_namespace", lambda name: stopped.append(name) or [])
+    monkeypatch.setattr(libvirt_jail.netns, "listnetns", lambda: ["lvslab-vg-dead", "lvslab-vg-live", "lvslab-x-b"])
+    dead_folder = tmp_path / "dead-vms"
+    dead_folder.mkdir()
+    dead = {"name": "lvslab-vg-dead", "folder": str(dead_folder), "owner": 2**22 + 7, "owner_start": "1"}
+    live = {"name": "lvslab-vg-live", "folder": str(tmp_path / "live-vms"), **owner_record()}
+    for state in (dead, live):
+        (tmp_path / "run" / f"{state['name']}.json").write_text(json.dumps(state))
+    report = libvirt_jail.clean_all()
+    assert stopped == ["lvslab-vg-dead"], "only the dead run's jail (and no other lab's namespace) is stopped"
+    assert not dead_folder.exists() and not (tmp_path / "run" / "lvslab-vg-dead.json").exists()
+    assert (tmp_path / "run" / "lvslab-vg-live.json").exists()
+    assert any("left Vagrant lab lvslab-vg-live alone" in line for line in report)
+    assert os.getpid() == live["owner"]
+    libvirt_jail.clean_all(force=True)
+    assert stopped[-1] == "lvslab-vg-live"

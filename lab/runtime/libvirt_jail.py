@@ -200,8 +200,10 @@ def clean_all(force: bool = False) -> list[str]:
     """What a killed run left: jails whose owner is dead (all with force)."""
     report: list[str] = []
     live: set[str] = set()
+    handled: set[str] = set()
     for record in sorted(RUN_DIR.glob(f"{PREFIX}*.json")) if RUN_DIR.is_dir() else []:
         state = json.loads(record.read_text())
+        handled.add(state["name"])
         if owner_alive(state) and not force:
             live.add(state["name"])
             report.append(f"left Vagrant lab {state['name']} alone: its run (pid {state['owner']}) is still going")
@@ -210,8 +212,8 @@ def clean_all(force: bool = False) -> list[str]:
         report += destroy_namespace(state["name"])
         shutil.rmtree(state.get("folder", ""), ignore_errors=True) if state.get("folder") else None
         record.unlink(missing_ok=True)
-    for name in netns.listnetns():
-        if name.startswith(PREFIX) and name not in live:
+    for name in netns.listnetns():  # a jail whose record was lost (killed before it was written)
+        if name.startswith(PREFIX) and name not in handled:
             report += destroy_namespace(name)
             report.append(f"removed netns {name}")
     return report
