@@ -7,7 +7,8 @@ from pathlib import Path
 
 from lab.providers.base import Lab
 
-COMMON = ["ip addr", "ps -ef"]
+# A node booted by systemd (a Vagrant VM) logs to the journal, where a namespace node has syslogd.
+COMMON = ["ip addr", "ps -ef", "if [ -d /run/systemd/system ]; then journalctl -b -n 200 --no-pager; fi"]
 BY_ROLE = {
     "balancer": ["ipvsadm -L -n", "ipvsadm -L -n -c", "ipvsadm -L --daemon",
                  "ldirectord ldirectord.cf status", "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status",
@@ -29,6 +30,10 @@ def collect(lab: Lab, folder: Path) -> Path:
             except Exception as error:  # evidence is best effort: never mask the test's own failure
                 parts.append(f"$ {command}\n[could not run: {error}]")
         (folder / f"{node.name}.txt").write_text("\n".join(parts))
+    try:
+        lab.save_evidence(folder)  # what only the provider can see (a VM's console)
+    except Exception as error:
+        (folder / "provider-evidence-error.txt").write_text(f"{type(error).__name__}: {error}\n")
     return folder
 
 

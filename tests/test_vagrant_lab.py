@@ -121,3 +121,34 @@ def test_clean_removes_what_a_killed_vagrant_run_left_and_spares_a_live_one(monk
     assert os.getpid() == live["owner"]
     libvirt_jail.clean_all(force=True)
     assert "lvslab-vg-live" in stopped and not (tmp_path / "run" / "lvslab-vg-live.json").exists()
+
+
+def test_evidence_includes_what_only_the_provider_sees_and_never_raises(tmp_path):
+    from lab import evidence
+    from lab.node import Result
+
+    class Spec:
+        role, name = "client", "client"
+
+    class Node:
+        name, spec = "client", Spec()
+
+        def run(self, command, timeout=30):
+            return Result("client", command, 0, "seen\n", "", 0.1)
+
+    class ConsoleLab:
+        def __iter__(self):
+            return iter([Node()])
+
+        def save_evidence(self, folder):
+            (folder / "client-console.log").write_text("Debian GNU/Linux 12 client ttyS0\n")
+
+    class BrokenLab(ConsoleLab):
+        def save_evidence(self, folder):
+            raise OSError("console gone")
+
+    evidence.collect(ConsoleLab(), tmp_path / "a")
+    assert (tmp_path / "a" / "client-console.log").read_text().startswith("Debian")
+    assert "journalctl" in (tmp_path / "a" / "client.txt").read_text()
+    evidence.collect(BrokenLab(), tmp_path / "b")
+    assert "console gone" in (tmp_path / "b" / "provider-evidence-error.txt").read_text()

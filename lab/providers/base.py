@@ -8,6 +8,7 @@ uses `Lab` and `Node` verbs, so a new provider is one small module.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -71,6 +72,9 @@ class Lab(ABC):
         """A TCP connection opened from the client node, for traffic HTTP helpers cannot make
         (a slow download held open across a failover). Providers that cannot hand one out say so."""
         raise NotImplementedError(f"the {self.provider_name} provider cannot hand out client sockets")
+
+    def save_evidence(self, folder: Path) -> None:
+        """Save what only the provider can see (a VM's serial console, ...) into folder."""
 
     def describe(self) -> str:
         return f"{self.provider_name} lab {self.name}"

@@ -206,6 +206,11 @@ class VagrantLab(Lab):
         assert isinstance(client, VagrantNode)
         return open_relay(client._ssh(), address, port, source=source, timeout=timeout, receive_buffer=receive_buffer)
 
+    def save_evidence(self, folder: Path) -> None:
+        """Each VM's serial console (kernel and systemd messages, as libvirt logged them)."""
+        for console in sorted((self.jail.folder / "log" / "qemu").glob("*-console.log")):
+            shutil.copy(console, folder / console.name)
+
     # --- teardown ---------------------------------------------------------------------
     def destroy(self) -> None:
         # The VMs, libvirtd, its networks and every ssh master live in the jail's namespace:
