@@ -13,11 +13,37 @@ from typing import Iterator
 from lab import tutorial as doc
 from lab.checks.http import served_by
 from lab.checks.daemons import parse_ldirectord_status, parse_sync_status
+from lab.checks.heartbeat import parse_heartbeat_view
 from lab.checks.ipaddr import parse_interface
-from lab.checks.ipvsadm import parse_table, table_differences
+from lab.checks.ipvsadm import Connection, parse_connections, parse_table, table_differences
 from lab.cluster import Cluster
 from lab.node import Node, Result
 from lab.report import TutorialReport
+
+
+def check_standby_heartbeat(tutorial: TutorialReport, cluster: Cluster, standby: Node, *, active: str,
+                            chapter: str = "5", timeout: float = 30) -> None:
+    """The premise of every absence checked on the hot-standby: its heartbeat runs, sees the
+    active as active and holds no resource. A standby whose heartbeat is dead has no VIP, no
+    ldirectord and an empty table too, so without this those checks would pass on a dead node.
+
+    rscstatus names what a node holds: "local" is the share haresources gives it, which is
+    nothing for a node haresources does not name (loadb2 after its start); the node it names
+    (loadb1) holds nothing only as "none" (seen after it rejoins in chapter 7)."""
+    owner = standby.name == cluster.preferred_balancer.name
+    holds_nothing = ("none",) if owner else ("none", "local")
+
+    def verify(result: Result) -> None:
+        view = parse_heartbeat_view(result.stdout + result.stderr)
+        assert view.running, f"heartbeat is not running on the hot-standby {standby.name}: its absences prove nothing"
+        assert view.peer == "active" and view.resources in holds_nothing, \
+            f"{standby.name}'s heartbeat should see {active} active and hold no resource ({' or '.join(holds_nothing)}); " \
+            f"saw {active} {view.peer or '(no answer)'}, its resources {view.resources or '(no answer)'}"
+
+    tutorial.expect(chapter, f"the hot-standby's heartbeat runs and sees {active} active", standby,
+                    f"cl_status hbstatus && cl_status nodestatus {active} && cl_status rscstatus",
+                    documented=f"Heartbeat is running on this machine.\nactive\n{holds_nothing[-1]}",
+                    verify=verify, timeout=timeout)
 
 
 def check_vip_listing(tutorial: TutorialReport, cluster: Cluster, node: Node, *, active: bool,
@@ -98,6 +124,33 @@ def check_site(tutorial: TutorialReport, lab, *, documented: str, requests: int 
     tutorial.record(chapter, title, "client", f"GET {url} x{requests}", documented,
                     observed + f"\nanswered by: {servers}", "PASS")
     return servers
+
+
+@contextmanager
+def reaching_the_fallback(tutorial: TutorialReport, cluster: Cluster, active: Node, *, requests: int,
+                          chapter: str = "7", timeout: float = 10) -> Iterator[None]:
+    """Around requests that must fail for the tutorial's reason: the balancer got them and had no
+    real server in service, so it sent them to the fallback (where nothing listens on the balancer).
+    A client that cannot reach the balancer at all fails too; the active's connection table
+    tells the two apart: each request is a new entry from the client to the fallback."""
+    client = cluster.by_role("client")[0].address
+    service = f"{cluster.vip}:{cluster.service.port}"
+
+    def to_fallback(text: str) -> dict[str, Connection]:  # by source address:port: one per connection
+        return {c.source: c for c in parse_connections(text) if not c.is_template and c.client == client
+                and c.virtual == service and c.destination == cluster.service.fallback}
+
+    before = to_fallback(active.succeed("ipvsadm -L -n -c"))
+    yield
+
+    def verify(result: Result) -> None:
+        new = [str(c) for source, c in to_fallback(result.stdout).items() if source not in before]
+        assert len(new) >= requests, (f"{active.name} should show the client's {requests} requests sent to the "
+                                      f"fallback {cluster.service.fallback}; new entries: {new}")
+
+    tutorial.expect(chapter, "the requests reached the balancer, which had only the fallback", active,
+                    "ipvsadm -L -n -c", verify=verify, timeout=timeout,
+                    documented=f"TCP ...  {client}:...  {service}  {cluster.service.fallback}  (one per request)")
 
 
 def session_of(reply) -> dict[str, str]:

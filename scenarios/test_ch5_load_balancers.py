@@ -2,13 +2,15 @@
 
 "Let's check if both load balancers work as expected" - before the Apache nodes are
 configured (chapter 6), so the real servers are quiescent (weight 0) and the fallback serves.
-loadb1 is the active load balancer (first in haresources), loadb2 the hot-standby.
+loadb1 is the active load balancer (first in haresources), loadb2 the hot-standby. Each absence
+on the standby is checked on a live standby: its heartbeat runs and sees loadb1 active first.
 """
 
 import pytest
 
 from lab import tutorial as doc
-from scenarios.steps import check_ipvs_table, check_ldirectord, check_sync_daemon, check_vip_listing
+from scenarios.steps import (check_ipvs_table, check_ldirectord, check_standby_heartbeat, check_sync_daemon,
+                             check_vip_listing)
 
 pytestmark = [pytest.mark.chapter5, pytest.mark.usefixtures("chapter5_cluster", "not_past_chapter5")]
 
@@ -18,6 +20,7 @@ def test_active_load_balancer_lists_the_virtual_ip(tutorial, cluster, loadb1):
 
 
 def test_hot_standby_does_not_list_the_virtual_ip(tutorial, cluster, loadb2):
+    check_standby_heartbeat(tutorial, cluster, loadb2, active="loadb1")
     check_vip_listing(tutorial, cluster, loadb2, active=False)
 
 
@@ -25,7 +28,8 @@ def test_ldirectord_runs_on_the_active_load_balancer(tutorial, loadb1):
     check_ldirectord(tutorial, loadb1, active=True)
 
 
-def test_ldirectord_is_stopped_on_the_hot_standby(tutorial, loadb2):
+def test_ldirectord_is_stopped_on_the_hot_standby(tutorial, cluster, loadb2):
+    check_standby_heartbeat(tutorial, cluster, loadb2, active="loadb1")
     check_ldirectord(tutorial, loadb2, active=False)
 
 
@@ -35,6 +39,7 @@ def test_active_ipvs_table_has_quiescent_real_servers_and_the_fallback(tutorial,
 
 
 def test_hot_standby_ipvs_table_is_empty(tutorial, cluster, loadb2):
+    check_standby_heartbeat(tutorial, cluster, loadb2, active="loadb1")
     check_ipvs_table(tutorial, cluster, loadb2, documented=doc.CH5_IPVSADM_STANDBY)
 
 
@@ -42,5 +47,6 @@ def test_sync_master_runs_on_the_active_load_balancer(tutorial, loadb1):
     check_sync_daemon(tutorial, loadb1, active=True)
 
 
-def test_sync_master_is_stopped_on_the_hot_standby(tutorial, loadb2):
+def test_sync_master_is_stopped_on_the_hot_standby(tutorial, cluster, loadb2):
+    check_standby_heartbeat(tutorial, cluster, loadb2, active="loadb1")
     check_sync_daemon(tutorial, loadb2, active=False)

@@ -1,0 +1,47 @@
+"""Parse what heartbeat's own status tool says about a node: `cl_status`.
+
+An absence on the hot-standby (no VIP, no ldirectord, an empty table) proves nothing when its
+heartbeat is dead: a dead standby shows the same absences. So the standby's checks first read
+its heartbeat's own view, in one command run on the standby:
+
+    $ cl_status hbstatus && cl_status nodestatus loadb1 && cl_status rscstatus
+    Heartbeat is running on this machine.      (or "... is stopped ...": exit 1, the rest is not run;
+                                                or "... is apparently running on this machine, but
+                                                refuses my connection": no view to read either)
+    active                                     (loadb1 as this node's heartbeat sees it: active,
+                                                up, init, dead, ping)
+    local                                      (what this node holds: none, local (its own share in
+                                                haresources, empty for loadb2), foreign, all,
+                                                transition)
+
+Recorded in the lab (heartbeat 3.0.6): loadb2 after the start says running, active, local; with
+loadb2's heartbeat killed it says "Heartbeat is stopped on this machine." (exit 1) and loadb1
+then sees loadb2 dead and holds all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HB = re.compile(r"^Heartbeat is (?P<state>running|stopped|apparently running) on this machine\b.*$", re.M)
+NODE_STATES = frozenset({"active", "up", "init", "dead", "ping"})
+RESOURCE_STATES = frozenset({"all", "none", "local", "foreign", "transition"})
+
+
+@dataclass(frozen=True)
+class HeartbeatView:
+    running: bool  # hbstatus: this node's heartbeat runs and answers its client API (cl_status signed on)
+    peer: str | None  # nodestatus of the node asked about, None when not printed
+    resources: str | None  # rscstatus of this node, None when not printed
+
+
+def parse_heartbeat_view(text: str) -> HeartbeatView:
+    found = _HB.search(text)
+    if not found:
+        raise ValueError(f"not `cl_status hbstatus` output:\n{text}")
+    after = [line.strip() for line in text[found.end():].splitlines() if line.strip()]
+    peer = after[0] if after and after[0] in NODE_STATES else None
+    rest = after[1:] if peer else after
+    resources = rest[0] if rest and rest[0] in RESOURCE_STATES else None
+    return HeartbeatView(found["state"] == "running", peer, resources)

@@ -1,0 +1,76 @@
+"""Absence checks need a live subject, and a failed request a reachable balancer.
+
+The standby's heartbeat view (cl_status) is parsed from recorded output; the steps that use it
+run on scripted nodes, so a dead standby and a balancer that never saw the request are shown
+to fail these checks without a lab.
+"""
+
+import pytest
+
+from lab.checks.heartbeat import parse_heartbeat_view
+from lab.cluster import load_cluster
+from lab.report import TutorialReport
+from scenarios.steps import check_standby_heartbeat, reaching_the_fallback
+from tests.fakes import ScriptedNode
+
+CONNECTIONS = """\
+IPVS connection entries
+pro expire state       source             virtual            destination
+TCP 00:41  SYN_RECV    192.168.0.50:{a}   192.168.0.105:80   127.0.0.1:80
+"""
+
+
+def test_heartbeat_view_of_a_live_standby(golden):
+    view = parse_heartbeat_view(golden("cl-status-standby.txt"))
+    assert (view.running, view.peer, view.resources) == (True, "active", "local")
+
+
+def test_heartbeat_view_of_a_stopped_heartbeat(golden):
+    view = parse_heartbeat_view(golden("cl-status-stopped.txt"))
+    assert (view.running, view.peer, view.resources) == (False, None, None)
+    refused = parse_heartbeat_view("Heartbeat is apparently running on this machine, but refuses my connection\n")
+    assert not refused.running
+
+
+def test_heartbeat_view_rejects_other_text():
+    with pytest.raises(ValueError):
+        parse_heartbeat_view("sh: 1: cl_status: not found")
+
+
+def test_the_standby_premise_passes_on_a_live_standby_and_fails_on_a_dead_one(golden):
+    cluster, report = load_cluster(), TutorialReport()
+    check_standby_heartbeat(report, cluster, ScriptedNode("loadb2", [(0, golden("cl-status-standby.txt"))]),
+                            active="loadb1", timeout=0)
+    with pytest.raises(AssertionError, match="heartbeat is not running on the hot-standby loadb2"):
+        check_standby_heartbeat(report, cluster, ScriptedNode("loadb2", [(1, golden("cl-status-stopped.txt"))]),
+                                active="loadb1", timeout=0)
+    assert [r.verdict for r in report.records] == ["PASS", "FAIL"]
+
+
+def test_the_standby_premise_fails_when_the_standby_does_not_see_the_active_or_holds_resources():
+    cluster = load_cluster()
+    # what loadb1 said once loadb2's heartbeat was killed: loadb2 dead, and it took loadb2's share too
+    lonely = "Heartbeat is running on this machine.\ndead\n"  # nodestatus exits 1 on dead: && stops there
+    with pytest.raises(AssertionError, match="should see loadb2 active .*; saw loadb2 dead"):
+        check_standby_heartbeat(TutorialReport(), cluster, ScriptedNode("loadb1", [(1, lonely)]),
+                                active="loadb2", timeout=0)
+    # "local" is loadb1's whole haresources line: a standby loadb1 must hold "none"
+    holding = "Heartbeat is running on this machine.\nactive\nlocal\n"
+    with pytest.raises(AssertionError, match="hold no resource \\(none\\); saw loadb2 active, its resources local"):
+        check_standby_heartbeat(TutorialReport(), cluster, ScriptedNode("loadb1", [(0, holding)]),
+                                active="loadb2", timeout=0)
+
+
+def test_failed_requests_count_only_when_the_balancer_sent_them_to_the_fallback():
+    cluster = load_cluster()
+    old = CONNECTIONS.format(a=40000)
+    seen = old + CONNECTIONS.format(a=40001).split("\n", 2)[2] + CONNECTIONS.format(a=40002).split("\n", 2)[2]
+    report = TutorialReport()
+    with reaching_the_fallback(report, cluster, ScriptedNode("loadb1", [(0, old), (0, seen)]), requests=2, timeout=0):
+        pass
+    unreached = old.replace("00:41", "00:37")  # only the earlier entry, a few seconds older
+    with pytest.raises(AssertionError, match="should show the client's 2 requests sent to the fallback"):
+        with reaching_the_fallback(report, cluster, ScriptedNode("loadb1", [(0, old), (0, unreached)]),
+                                   requests=2, timeout=0):
+            pass
+    assert [r.verdict for r in report.records] == ["PASS", "FAIL"]
