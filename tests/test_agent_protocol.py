@@ -5,22 +5,8 @@ import json
 from lab.agent import Agent, Channel
 from lab.cluster import load_cluster
 from lab.node import Result
-from lab.providers.base import HttpReply, Lab
 from lab.provision import Provisioner
-from tests.fakes import ScriptedNode
-
-
-class FakeLab(Lab):
-    provider_name = "fake"
-
-    def start(self):
-        pass
-
-    def destroy(self):
-        pass
-
-    def http_get(self, url, *, timeout=5.0, source=None, cookies=None):
-        return HttpReply(True, 200, "<h1>webserver2</h1>", "", 0.01)
+from tests.fakes import FakeLab, ScriptedNode
 
 
 def exchange(requests: list[dict]) -> list[dict]:

@@ -5,20 +5,8 @@ FAKE_PROVIDER = """
 import dataclasses
 
 from lab import pytest_plugin
-from lab.providers.base import Lab, Provider
-
-
-class FakeLab(Lab):
-    provider_name = "fake"
-
-    def start(self):
-        pass
-
-    def destroy(self):
-        pass
-
-    def http_get(self, *args, **kwargs):
-        raise NotImplementedError
+from lab.providers.base import Provider
+from tests.fakes import FakeLab
 
 
 class FakeProvider(Provider):
