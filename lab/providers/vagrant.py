@@ -137,7 +137,7 @@ class VagrantLab(Lab):
                         log.info(line)
             except subprocess.CalledProcessError as error:
                 raise LabError(f"vagrant up failed (exit {error.returncode}); libvirtd said:\n"
-                               + self.jail._tail("log/libvirtd.log"),
+                               + self.jail.tail("log/libvirtd.log"),
                                f"see {self.jail.folder} (console logs under log/qemu/)") from None
         config = runner.ssh_config()
         lines = []
@@ -182,10 +182,15 @@ class VagrantLab(Lab):
                 future.result()
 
     # --- use --------------------------------------------------------------------------
+    def _client(self) -> VagrantNode:
+        client = self.node(self.cluster.by_role("client")[0].name)
+        assert isinstance(client, VagrantNode)
+        return client
+
     def http_get(self, url: str, *, timeout: float = 5.0, source: str | None = None,
                  cookies: dict[str, str] | None = None) -> HttpReply:
         # From inside the client VM: the lab LAN is not reachable from (nor routed to) the host.
-        client = self.node(self.cluster.by_role("client")[0].name)
+        client = self._client()
         argv = ["curl", "-sS", "-k", "-i", "-m", str(timeout), "-H", "Connection: close", "-w", "\n%{http_code}"]
         argv += ["--interface", source] if source else []
         argv += ["-b", "; ".join(f"{k}={v}" for k, v in cookies.items())] if cookies else []
@@ -202,9 +207,7 @@ class VagrantLab(Lab):
                       receive_buffer: int | None = None) -> socket.socket:
         from lab.providers.relay import open_relay
 
-        client = self.node(self.cluster.by_role("client")[0].name)
-        assert isinstance(client, VagrantNode)
-        return open_relay(client._ssh(), address, port, source=source, timeout=timeout, receive_buffer=receive_buffer)
+        return open_relay(self._client()._ssh(), address, port, source=source, timeout=timeout, receive_buffer=receive_buffer)
 
     def save_evidence(self, folder: Path) -> None:
         """Each VM's serial console (kernel and systemd messages, as libvirt logged them)."""
@@ -223,17 +226,17 @@ class VagrantLab(Lab):
 def add_box() -> None:
     """The lab's box in the lab's VAGRANT_HOME, built and added if missing."""
     name = box.box_name()
-    home = Path(vagrant_env(Path("/"), name, "qemu")["VAGRANT_HOME"])
-    if (home / "boxes" / name.replace("/", "-VAGRANTSLASH-")).is_dir():
+    env = vagrant_env(Path("/"), name, "qemu")
+    added = Path(env["VAGRANT_HOME"]) / "boxes" / name.replace("/", "-VAGRANTSLASH-")
+    if added.is_dir():
         return
     path = box.ensure_box()
     with cache_lock("vagrant-box-add"):
-        if (home / "boxes" / name.replace("/", "-VAGRANTSLASH-")).is_dir():
+        if added.is_dir():
             return
         with log.step(f"vagrant box add {name} (from {path})"):
-            env = {**os.environ, **vagrant_env(Path("/"), name, "qemu")}
-            proc = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, str(path)], env=env,
-                                  capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, str(path)],
+                                  env={**os.environ, **env}, capture_output=True, text=True, stdin=subprocess.DEVNULL)
             if proc.returncode != 0:
                 raise LabError(f"vagrant box add failed:\n{proc.stderr.strip() or proc.stdout.strip()}",
                                f"remove {path.parent} to rebuild the box")

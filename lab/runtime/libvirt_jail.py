@@ -107,7 +107,7 @@ class LibvirtJail:
             while self.run(["virsh", "-c", "qemu:///system", "version"], check=False).returncode != 0:
                 if time.monotonic() > deadline:
                     raise LabError("libvirtd in the lab's namespace did not answer within 60 s:\n"
-                                   + self._tail("log/libvirtd.log"), "see " + str(self.folder))
+                                   + self.tail("log/libvirtd.log"), "see " + str(self.folder))
                 time.sleep(0.5)
 
     def _private_config(self) -> None:
@@ -130,7 +130,7 @@ class LibvirtJail:
         partial.write_text(json.dumps(state, indent=2))
         os.replace(partial, self.record)
 
-    def _tail(self, relative: str, lines: int = 30) -> str:
+    def tail(self, relative: str, lines: int = 30) -> str:
         path = self.folder / relative
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.is_file() else "(no log)"
 
