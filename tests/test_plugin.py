@@ -2,8 +2,6 @@
 
 import pytest
 
-from lab.errors import LabError
-from lab.runtime import detect, microvm
 
 
 def test_unknown_lab_provider_is_a_usage_error_naming_the_choices(pytester):
@@ -36,14 +34,7 @@ def test_chapters_run_in_the_tutorials_order(pytester):
     result.stdout.fnmatch_lines(["*test_unit PASSED*", "*test_a PASSED*", "*test_b PASSED*", "*test_c PASSED*"])
 
 
-def test_no_ipvs_and_no_microvm_is_a_usage_error_with_the_fix(pytester, monkeypatch):
-    monkeypatch.delenv(detect.IN_VM_ENV, raising=False)
-    monkeypatch.setattr(detect, "kernel_info", lambda: detect.KernelInfo("6.18.0", False, "CONFIG_IP_VS is not set"))
-
-    def no_qemu():
-        raise LabError("the microVM needs qemu-system-x86_64", "apt-get install qemu-system-x86")
-
-    monkeypatch.setattr(microvm, "check_host", no_qemu)
+def test_no_ipvs_and_no_microvm_is_a_usage_error_with_the_fix(pytester, no_ipvs_no_microvm):
     pytester.makepyfile("def test_x(lab): pass")
     result = pytester.runpytest("--lab=netns")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -5,10 +5,8 @@ import re
 
 import pytest
 
-from lab.errors import LabError
 from lab.report import CheckRecord, TutorialReport
 from lab.report_diff import diff_html, diff_lines
-from lab.runtime import detect, microvm
 
 FAKE_SCENARIOS = """
 import time
@@ -90,14 +88,7 @@ def test_a_lab_run_with_no_check_still_replaces_the_green_report(pytester):
     assert "Tests: 0 passed, 1 failed, 0 error, 0 skipped, 0 xfailed" in text and "8 pass" not in text
 
 
-def test_a_lab_run_that_stops_before_its_tests_leaves_no_green_report(pytester, monkeypatch):
-    monkeypatch.delenv(detect.IN_VM_ENV, raising=False)
-    monkeypatch.setattr(detect, "kernel_info", lambda: detect.KernelInfo("6.18.0", False, "CONFIG_IP_VS is not set"))
-
-    def no_qemu():
-        raise LabError("the microVM needs qemu-system-x86_64", "apt-get install qemu-system-x86")
-
-    monkeypatch.setattr(microvm, "check_host", no_qemu)
+def test_a_lab_run_that_stops_before_its_tests_leaves_no_green_report(pytester, no_ipvs_no_microvm):
     reports = pytester.path / "reports"
     reports.mkdir()
     (reports / "tutorial-report.md").write_text("Checks: 8 pass, 0 fail, 0 error.")
