@@ -10,6 +10,7 @@ slowly, so the real connection's window closes as it would on the client.
 
 from __future__ import annotations
 
+import shlex
 import socket
 import subprocess
 
@@ -68,8 +69,6 @@ def open_relay(ssh_argv: list[str], address: str, port: int, *, source: str | No
     ours, theirs = socket.socketpair()
     local = RelayedSocket(ours.family, ours.type, fileno=ours.detach())
     command = ["python3", "-c", RELAY, address, str(port), source or "", str(receive_buffer or 0), str(timeout)]
-    import shlex
-
     process = subprocess.Popen([*ssh_argv, shlex.join(command)], stdin=theirs, stdout=theirs,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     theirs.close()
