@@ -137,7 +137,7 @@ class VagrantLab(Lab):
                         log.info(line)
             except subprocess.CalledProcessError as error:
                 raise LabError(f"vagrant up failed (exit {error.returncode}); libvirtd said:\n"
-                               + self.jail.tail("log/libvirtd.log"),
+                               + self.jail.tail("log/libvirtd.log", 12) + "\n" + self._boot_evidence(),
                                f"see {self.jail.folder} (console logs under log/qemu/)") from None
         config = runner.ssh_config()
         lines = []
@@ -153,6 +153,16 @@ class VagrantLab(Lab):
         with log.step(f"network: {self.cluster.interface} of every VM on the lab LAN"):
             self._wire()
         self._record_boots()
+
+    def _boot_evidence(self) -> str:
+        """What each VM's serial console last said, and the management network's DHCP leases:
+        enough to tell a VM still booting from one that booted without an address."""
+        parts = []
+        for console in sorted((self.jail.folder / "log" / "qemu").glob("*-console.log")):
+            parts.append(f"{console.name} (last lines):\n" + self.jail.tail(f"log/qemu/{console.name}", 8))
+        for leases in sorted((self.jail.folder / "lib" / "dnsmasq").glob("*.status")):
+            parts.append(f"DHCP leases {leases.name}:\n" + self.jail.tail(f"lib/dnsmasq/{leases.name}", 40))
+        return "\n".join(parts)
 
     def _record_boots(self) -> None:
         """Each VM's own boot, as its systemd measured it (kernel + userspace), kept as a figure."""

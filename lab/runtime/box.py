@@ -30,6 +30,18 @@ from lab.runtime.cachelock import cache_lock
 BOX_EXTRA = ["systemd", "systemd-sysv", "udhcpc", "openssh-server", "sudo", "linux-image-amd64",
              "initramfs-tools", "rsync", "python3", "ca-certificates", "iptables"]
 BOX_VERSION = 3
+# eth0 is Vagrant's management network (DHCP from libvirt), by ifupdown and busybox's udhcpc:
+# systemd-networkd took over a minute to start with five VMs under TCG, and once timed out.
+# ifupdown's own dhcp method runs `udhcpc -n` (give up when no lease comes) with busybox's default of
+# 3 requests 3 s apart, and bookworm's ifupdown takes no options for it: a VM starved of CPU by
+# four others can miss all three, never gets an address, and vagrant-libvirt gives up waiting for it
+# (about 600 s, fixed). So the same client is started by hand, with 100 requests (up to 5 minutes).
+# The lab LAN (eth1) is set by lab/provision/lan.sh, in interfaces.d.
+INTERFACES = ("source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\n"
+              "allow-hotplug eth0\niface eth0 inet manual\n"
+              "    up ip link set dev eth0 up\n"
+              "    up udhcpc -n -t 100 -T 3 -p /run/udhcpc.eth0.pid -i eth0\n"
+              "    down kill $(cat /run/udhcpc.eth0.pid) 2>/dev/null || true\n")
 # Units a plain Debian boot would start that the tutorial's nodes must not run on their own
 # (provisioning starts apache2 and heartbeat; heartbeat starts ldirectord), and timers that
 # would only cost CPU under TCG.
@@ -78,7 +90,7 @@ def recipe() -> dict:
     packages = sorted(set(image.PACKAGES) | set(BOX_EXTRA))
     return {"suite": image.SUITE, "variant": image.VARIANT, "packages": packages, "version": BOX_VERSION,
             "disabled": DISABLED_UNITS, "masked": MASKED_UNITS, "cmdline": KERNEL_CMDLINE,
-            "initramfs": INITRAMFS_HOOKS,
+            "initramfs": INITRAMFS_HOOKS, "interfaces": INTERFACES,
             "key": insecure_key().read_text().strip()}
 
 
@@ -178,12 +190,7 @@ def _customize(root: Path) -> None:
     # Empty: each VM makes its own at first boot (the DHCP client id derives from it).
     (root / "etc/machine-id").write_text("")
     (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
-    # eth0 is Vagrant's management network (DHCP from libvirt), by ifupdown and busybox's udhcpc:
-    # systemd-networkd took over a minute to start with five VMs under TCG, and once timed out.
-    # The lab LAN (eth1) is set by lab/provision/lan.sh, in interfaces.d.
-    (root / "etc/network/interfaces").write_text(
-        "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\n"
-        "allow-hotplug eth0\niface eth0 inet dhcp\n")
+    (root / "etc/network/interfaces").write_text(INTERFACES)
     (root / "etc/ssh/sshd_config.d/lvslab.conf").write_text(
         "UseDNS no\nGSSAPIAuthentication no\nPermitRootLogin prohibit-password\n")
     chroot("systemctl", "disable", *[u for u in DISABLED_UNITS if _unit_exists(root, u)])
