@@ -10,9 +10,10 @@ import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import testinfra.host
+if TYPE_CHECKING:
+    import testinfra.host
 
 from lab import interrupt
 from lab.cluster import NodeSpec
@@ -116,6 +117,8 @@ class Node(ABC):
     @cached_property
     def host(self) -> testinfra.host.Host:
         """A testinfra Host for this node: node.host.file(...), .sysctl(...), .interface(...)."""
+        import testinfra.host  # here, not at the top: `lvslab` commands never need it
+
         from lab.testinfra_backend import NodeBackend
 
         return testinfra.host.Host(NodeBackend(self))

@@ -2,12 +2,12 @@
 
 Stages only move forward (ch5 -> ch6 -> ch7), and pytest runs chapter 5 before 6 before 7
 (see pytest_collection_modifyitems), so one lab serves every scenario. `settle` holds the
-readiness waits, shared by the fixtures below and by `lvslab up` (lab/agent.py).
+readiness waits, shared by the stage fixtures (lab/pytest_plugin.py) and by `lvslab up`
+(lab/agent.py). No pytest here: `lvslab` imports this module, and every import costs seconds
+under TCG.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from lab import log
 from lab.checks.cluster import ipvs_table, vip_holders, wait_for_active
@@ -52,37 +52,3 @@ def reach(lab: Lab, provisioner: Provisioner, stage: str) -> None:
     for name in STAGES[: STAGES.index(stage) + 1]:
         provisioner.reach(PROVISIONED_BY[name])
         settle(lab, name)
-
-
-@pytest.fixture(scope="session")
-def chapter5_cluster(lab: Lab, provisioner: Provisioner) -> Lab:
-    """Chapters 1-4 done: heartbeat started on both balancers, Apache on the web nodes, loadb1 active."""
-    with log.step("stage ch5: chapters 1-4 provisioned and loadb1 active"):
-        provisioner.reach("ch5")
-        settle(lab, "ch5")
-    return lab
-
-
-@pytest.fixture
-def not_past_chapter5(provisioner: Provisioner) -> None:
-    """Chapter 5's checks describe the cluster before chapter 6; a reused lab may be past that."""
-    if "ch6" in provisioner.done:
-        pytest.skip("this (reused) lab is past chapter 5: its Apache nodes are configured; "
-                    "`lvslab down; lvslab up --stage ch5` to check chapter 5 again")
-
-
-@pytest.fixture(scope="session")
-def chapter6_cluster(chapter5_cluster: Lab, provisioner: Provisioner) -> Lab:
-    """Chapter 6 done: the Apache nodes accept the VIP and serve ldirector.html."""
-    with log.step("stage ch6: chapter 6 provisioned on the Apache nodes"):
-        provisioner.reach("ch6")
-    return chapter5_cluster
-
-
-@pytest.fixture(scope="session")
-def chapter7_cluster(chapter6_cluster: Lab) -> Lab:
-    """Chapter 6 in effect: every real server in service (chapter 6's own tests watched it happen;
-    this wait matters when chapter 7 runs alone, -m chapter7)."""
-    with log.step("stage ch7: real servers in service"):
-        settle(chapter6_cluster, "ch7")
-    return chapter6_cluster
