@@ -8,11 +8,20 @@ The tutorial uses rr and loads the modules of all ten. One client address or eig
   sh                   each source address always reaches the same server; sources spread
   dh, lblc, lblcr      one destination stays on one server, whoever asks
   lc, wlc, sed, nq     with a connection held open on one server, new ones go to the other
+
+And what tells the siblings apart (each case would fail with a sibling configured instead):
+  lc, wlc, sed, nq     weights 3:1 and six connections held open one after the other: each goes
+                       where the kernel's formula for the configured scheduler says, from the
+                       counts the table shows before it (scenarios/scheduler_model.py)
+  dh, lblc, lblcr      the VIP's server overloaded (two open on it, none on the other): dh stays,
+                       lblc and lblcr move; then with the first server idle again, lblc keeps the
+                       new one and lblcr goes back to the least loaded of its set
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import ExitStack
 from typing import Callable
 
 import pytest
@@ -21,25 +30,42 @@ from lab.checks.cluster import ipvs_table
 from lab.checks.ipvsadm import parse_connections
 from lab.service import active_balancer
 from lab.wait import wait_until
+from lab.service import ServiceSettings
+from scenarios.scheduler_model import FORMULAS, HOLDS, LEAST_CONNECTION, Load, decide, describe
 from scenarios.steps import ask, held_download
 
 pytestmark = [pytest.mark.schedulers, pytest.mark.usefixtures("chapter7_cluster")]
 WEB = {"webserver1", "webserver2"}
 
 
-@pytest.fixture
-def scheduler(request, service, sessions):
-    """The virtual service with the scheduler the test names (and weights 3:1 for wrr); one
-    scheduler follows the other, the tutorial's rr comes back at the end of the module."""
-    name = request.param
-    service.set(scheduler=name, weights={"webserver1": 3, "webserver2": 1} if name == "wrr" else {})
+UNEQUAL = {"webserver1": 3, "webserver2": 1}
+
+
+def use(service, name: str, weights: dict[str, int]) -> str:
+    """The virtual service with scheduler `name` and these weights; nothing is reprovisioned when
+    the previous test left exactly that. The tutorial's rr comes back at the end of the module."""
+    if service.current != ServiceSettings(scheduler=name, weights=weights):
+        service.set(scheduler=name, weights=weights)
     return name
 
 
-def record(tutorial, scheduler: str, title: str, documented: str, observed: str, ok: bool) -> None:
+@pytest.fixture
+def scheduler(request, service, sessions):
+    """The virtual service with the scheduler the test names (and weights 3:1 for wrr)."""
+    return use(service, request.param, UNEQUAL if request.param == "wrr" else {})
+
+
+@pytest.fixture
+def scheduler_3_to_1(request, service, sessions):
+    """The virtual service with the scheduler the test names and weights 3:1 (webserver1:webserver2)."""
+    return use(service, request.param, UNEQUAL)
+
+
+def record(tutorial, scheduler: str, title: str, documented: str, observed: str, ok: bool, *,
+           case: str = "") -> None:
     tutorial.record("schedulers", f"{scheduler}: {title}", "client", "GET / through the VIP, new connection each",
                     documented, observed, "PASS" if ok else "FAIL")
-    tutorial.figure("schedulers", f"scheduler {scheduler}", observed.splitlines()[0])
+    tutorial.figure("schedulers", f"scheduler {scheduler}{case}", observed.splitlines()[0])
 
 
 def open_connections(lab, active) -> dict[str, int]:
@@ -68,6 +94,33 @@ def when_table_shows(lab, active, premise: Callable[[dict[str, int]], bool], wha
 
 def idle(seen: dict[str, int]) -> bool:
     return not any(seen.values())
+
+
+def loads(lab, active) -> list[Load]:
+    """The real servers in service as the kernel weighs them (weight, open and closed connections),
+    in the table's order."""
+    table = ipvs_table(active).service(f"{lab.cluster.vip}:{lab.cluster.service.port}")
+    address_of = {n.address: n.name for n in lab.cluster.realservers}
+    return [Load(address_of[host], r.weight, r.active, r.inactive)
+            for r in table.reals for host in [r.address.split(":")[0]] if r.weight > 0 and host in address_of]
+
+
+def hold_one_more(lab, active, stack: ExitStack, source: str, before: list[Load]) -> tuple[str, list[Load]]:
+    """One more download held open (from the client address `source`, closed with `stack`): the
+    server the scheduler sent it to, read from the table once it counts it open, and the loads then."""
+    stack.enter_context(held_download(lab, source=source))
+    opened = sum(load.active for load in before) + 1
+
+    def counted():
+        now = loads(lab, active)
+        return sum(load.active for load in now) == opened, now
+
+    now = wait_until(counted, timeout=30, interval=0.3, what=f"the table to count {opened} open connections")
+    was = {load.name: load.active for load in before}
+    grew = [load.name for load in now if load.active == was.get(load.name, 0) + 1]
+    assert len(grew) == 1 and len(now) == len(before), \
+        f"one server should have one more open connection: before {describe(before)}; after {describe(now)}"
+    return grew[0], now
 
 
 @pytest.mark.parametrize("scheduler", ["rr"], indirect=True)
@@ -118,6 +171,57 @@ def test_one_destination_stays_on_one_server(lab, tutorial, scheduler):
     assert len(servers) == 1, f"{scheduler} should send every connection for the VIP to one server: {seen}"
 
 
+# The VIP's connections, as A (the server the first went to) or B (the other): the 2nd while A
+# holds one open, the 3rd while A holds two and B none, the 4th once the first two have closed.
+OVERLOADED = {
+    "dh": ("A", "A", "A"),     # a static hash of the destination: the VIP's server, loaded or not
+    "lblc": ("A", "B", "B"),   # A overloaded: the VIP re-mapped to B alone, kept (B is not overloaded)
+    "lblcr": ("A", "B", "A"),  # A overloaded: B added to the VIP's set {A, B}; then its least loaded, A
+}
+
+
+@pytest.mark.parametrize("scheduler", ["lblcr", "lblc", "dh"], indirect=True)
+def test_the_destinations_server_overloaded_and_after(lab, tutorial, scheduler):
+    """Two downloads held open, a third, then the first two closed and one more request.
+
+    dh (ip_vs_dh.c) hashes the destination address onto a bucket filled once from the server
+    list: the VIP always reaches one server; only an upper connection threshold (unset here)
+    would make it give up. lblc and lblcr (ip_vs_lblc.c, ip_vs_lblcr.c) map the destination to
+    a server chosen by weighted least-connection and keep it until it is overloaded
+    (is_overloaded: more active connections than its weight, 1 here, while some server has fewer
+    than half its weight, i.e. none open). Then the least loaded server takes the connection:
+    lblc re-maps the destination to it alone; lblcr adds it to the destination's set and sends
+    each connection to the least loaded member (ip_vs_dest_set_min), not overloaded.
+
+    Why a sibling configured instead fails: the 3rd connection tells dh (stays on A, which holds
+    two) from lblc and lblcr (move to B); the 4th tells lblc (B, its only server, 1 open and not
+    overloaded) from lblcr (A, 0 open, the least loaded of its set).
+    """
+    active = lab.node(active_balancer(lab))
+    sources = lab.cluster.by_role("client")[0].aliases
+    when_table_shows(lab, active, idle, "no open connection, both servers in service")
+    before = loads(lab, active)
+    went, steps = [], []
+    with ExitStack() as third:
+        with ExitStack() as first_two:
+            for source, stack in zip(sources, (first_two, first_two, third)):
+                server, after = hold_one_more(lab, active, stack, source, before)
+                went.append(server)
+                steps.append(f"{len(went)}. held from {source} on {describe(before)}: went to {server}")
+                before = after
+        premise = when_table_shows(lab, active, lambda open_: sum(open_.values()) == 1,
+                                   "the first two downloads closed, the third still open")
+        went += ask(lab, 1, source=sources[3])
+        steps.append(f"4. request from {sources[3]} with {premise} open: answered by {went[-1]}")
+    seen = tuple("A" if server == went[0] else "B" for server in went[1:])
+    ok = seen == OVERLOADED[scheduler]
+    record(tutorial, scheduler, "the VIP's server overloaded, then idle again",
+           f"2nd, 3rd, 4th connection: {' '.join(OVERLOADED[scheduler])} (A: where the 1st went)",
+           f"2nd, 3rd, 4th connection: {' '.join(seen)} (A = {went[0]})\n" + "\n".join(steps), ok, case=" (overloaded)")
+    assert ok, f"{scheduler} should send the 2nd, 3rd and 4th connection to {OVERLOADED[scheduler]} " \
+               f"(A = {went[0]}, where the 1st went), saw {seen}:\n" + "\n".join(steps)
+
+
 @pytest.mark.parametrize("scheduler", ["lc", "wlc", "sed", "nq"], indirect=True)
 def test_new_connections_go_to_the_server_with_fewer_open_ones(lab, tutorial, scheduler):
     """Each new connection is made when the table shows the premise: the held download open on one
@@ -138,3 +242,49 @@ def test_new_connections_go_to_the_server_with_fewer_open_ones(lab, tutorial, sc
            f"held on {busy}; then {servers}\nactive connections before each: {premises}", ok)
     assert ok, f"with a connection open on {busy}, {scheduler} should send new ones to {other}: {servers}" \
                f" (active connections before each: {premises})"
+
+
+@pytest.mark.parametrize("scheduler_3_to_1", ["nq", "sed", "wlc", "lc"], indirect=True)
+def test_each_connection_goes_where_the_formula_of_the_scheduler_says(lab, tutorial, scheduler_3_to_1):
+    """Weights 3:1 (webserver1:webserver2), an idle table, then six downloads held open one after
+    the other, each placed by the scheduler. Before each, the table's counts and the kernel's
+    formula (scenarios/scheduler_model.py) say where it must go; it must go there. A step the
+    table cannot settle (a tie, broken by the kernel's list order) is shown, not checked.
+
+    Why a sibling configured instead fails (tests/test_scheduler_model.py checks every pair, on
+    every path the sibling can take from an idle table, each tie either way):
+      sed, not wlc/lc/nq: with one open on webserver1, sed sends the next there ((1+1)/3 < (0+1)/1);
+          the others send it to idle webserver2.
+      nq, not sed: the same step: nq takes the idle webserver2 whatever its weight.
+      wlc, not lc: 2 open on webserver1 and 1 on webserver2: wlc picks webserver1 (2/3 < 1/1);
+          lc, blind to weights, picks webserver2 (1 < 2). lc's own ties lead it there too.
+      wlc, not nq: 4 open on webserver1 and 1 on webserver2: wlc picks webserver2 (4/3 > 1/1),
+          nq webserver1 (5/3 < 2/1) - hence six holds, not four.
+    """
+    scheduler = scheduler_3_to_1
+    active = lab.node(active_balancer(lab))
+    sources = lab.cluster.by_role("client")[0].aliases[:HOLDS]
+    when_table_shows(lab, active, idle, "no open connection, both servers in service")
+    before = loads(lab, active)
+    steps, wrong, checked = [], [], 0
+    with ExitStack() as holds:
+        for number, source in enumerate(sources, 1):
+            expected = decide(scheduler, before)
+            server, after = hold_one_more(lab, active, holds, source, before)
+            if expected is None:
+                verdict = "not settled by the table (a tie)"
+            else:  # which siblings would have sent this one elsewhere
+                others = [s for s in LEAST_CONNECTION if s != scheduler and decide(s, before) not in (None, expected)]
+                verdict = f"expects {expected}" + (f" (unlike {', '.join(others)})" if others else "")
+            steps.append(f"{number}. {describe(before)}: {scheduler} {verdict}; went to {server}")
+            if expected is not None:
+                checked += 1
+                if server != expected:
+                    wrong.append(steps[-1])
+            before = after
+    ok = not wrong and checked >= HOLDS // 2
+    record(tutorial, scheduler, "weights 3:1, each new connection where its formula says",
+           f"{scheduler}: {FORMULAS[scheduler]}", f"{checked - len(wrong)} of {checked} settled steps as expected\n"
+           + "\n".join(steps), ok, case=" (weights 3:1)")
+    assert not wrong, f"{scheduler} ({FORMULAS[scheduler]}) sent connections elsewhere:\n" + "\n".join(wrong)
+    assert checked >= HOLDS // 2, f"only {checked} of {HOLDS} steps were settled by the table:\n" + "\n".join(steps)
