@@ -1,29 +1,44 @@
 """Connection sync: what LVSSyncDaemonSwap swaps, and what survives a failover because of it.
 
-The active balancer runs the IPVS sync master, the standby the backup; connections and
-persistence templates made through the active reach the standby's table. What the lab found:
-an open connection survives the failover, but as the tutorial configures it a persistent
-client does not keep its server. The standby has no virtual service (ldirectord runs only on
-the active), so a synced template arrives bound to no real server, and the new active's first
-lookup invalidates it (ipvsadm then shows it with port 65535) and schedules the client anew.
-With the virtual service on the standby too (as keepalived keeps it on every node), the
-template binds, and the client keeps its server and its session, across failover and back.
+The active balancer runs the IPVS sync master. What the lab found, as the tutorial configures it:
+- A standby that has never been active runs no sync daemon at all, so nothing reaches it.
+  Heartbeat runs `LVSSyncDaemonSwap master start` when a node takes the resources (backup
+  stopped, master started) and `master stop` when it gives them up (master stopped, backup
+  started); a node that has only ever been the standby has run neither, and the tutorial's
+  install answered "daemon method: none", so nothing else starts one at boot. Connections and
+  templates made before the first failover are lost in it; from then on the node that gave
+  the resources up runs the backup. The tests that need a backup daemon on such a standby
+  start it by the same script, as a named harness step recorded in the report.
+- With a backup daemon, connections and persistence templates made through the active reach
+  the standby's table, and an open connection survives the failover; but a persistent client
+  does not keep its server. The standby has no virtual service (ldirectord runs only on the
+  active), so a synced template arrives bound to no real server, and the new active's first
+  lookup invalidates it (ipvsadm then shows it with port 65535) and schedules the client anew.
+  With the virtual service on the standby too (as keepalived keeps it on every node), the
+  template binds, and the client keeps its server and its session, across failover and back.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from lab.checks.cluster import wait_for_active
 from lab.checks.ipvsadm import parse_connections, parse_daemons, parse_table
+from lab.kernel_threads import sync_threads
 from lab.service import active_balancer
 from lab.wait import wait_until
-from scenarios.steps import browse, session_of
+from scenarios.steps import browse, check_standby_heartbeat, session_of
 
 pytestmark = [pytest.mark.sync, pytest.mark.usefixtures("chapter7_cluster")]
 SWAP = "/etc/ha.d/resource.d/LVSSyncDaemonSwap"
+# What heartbeat's ResourceManager logs when it runs the swap (a node that took or gave up the
+# resources): "info: Running /etc/ha.d//resource.d/LVSSyncDaemonSwap master start"
+SWAPPED = re.compile(r"LVSSyncDaemonSwap master (start|stop)")
+# Left on a node by the harness step that starts a backup daemon by hand (`backup_daemon`).
+STARTED_BY_HARNESS = "/run/lab-sync-backup-started-by-harness"
 
 
 def standby_of(lab, active: str) -> str:
@@ -38,15 +53,26 @@ def roles(lab) -> tuple:
 
 @pytest.fixture(scope="module")
 def balancers(lab):
-    """(active, standby) at the start. A standby that never held the resources runs no sync daemon (the
-    tutorial answered "daemon method: none"); heartbeat starts the backup when it releases them, through
-    `LVSSyncDaemonSwap master stop`, which is run here for a standby that has not done so yet. At the
-    end the standby's table is emptied again (a test may have given it the active's services)."""
-    active, standby = roles(lab)
-    if not parse_daemons(standby.succeed("ipvsadm -L --daemon")):
-        standby.succeed(f"{SWAP} master stop")
-    yield active, standby
+    """(active, standby) at the start, as they are: no sync daemon is started here (the tests that
+    need one say so, `backup_daemon`). At the end the standby's table is emptied again (a test
+    may have given it the active's services)."""
+    yield roles(lab)
     roles(lab)[1].run("ipvsadm -C")
+
+
+def backup_daemon(tutorial, standby) -> None:
+    """Harness step, recorded in the report: the backup sync daemon on a standby that has none.
+    Heartbeat starts it only on a node that gives the resources up (`LVSSyncDaemonSwap master
+    stop`); a standby that has never been active has none (test_a_standby_that_was_never_active_
+    runs_no_sync_daemon), and then nothing is synced. The tests of what sync carries across a
+    failover need it, so they run that same command by hand, and leave a mark on the node."""
+    if any(d.role == "backup" for d in parse_daemons(standby.succeed("ipvsadm -L --daemon"))):
+        return  # heartbeat started it when this node gave the resources up
+
+    tutorial.expect("sync", f"HARNESS STEP (not the tutorial's): start the backup sync daemon on {standby.name}, "
+                    "which heartbeat does not run on a standby that has never been active", standby,
+                    f"{SWAP} master stop && touch {STARTED_BY_HARNESS} && ipvsadm -L --daemon",
+                    documented="backup sync daemon (mcast=eth0, syncid=0)", verify=daemons_are("backup"))
 
 
 def mirror(active, standby) -> None:
@@ -92,19 +118,101 @@ def on_standby(standby, source: str, *, template_to: str | None = None, timeout:
     return time.monotonic() - started, mine
 
 
-def test_active_runs_the_sync_master_and_the_standby_the_backup(tutorial, balancers):
-    active, standby = balancers
-    for node, role in ((active, "master"), (standby, "backup")):
-        def verify(result, role=role):
-            roles = [d.role for d in parse_daemons(result.stdout)]
-            assert roles == [role], f"expected the {role} sync daemon alone, saw {roles}"
+def daemons_are(*expected: str):
+    """A verify for `ipvsadm -L --daemon`: exactly these sync daemons (none for no argument)."""
+    def verify(result) -> None:
+        seen = [d.role for d in parse_daemons(result.stdout)]
+        assert seen == list(expected), f"expected {' and '.join(expected) or 'no'} sync daemon, saw {seen or 'none'}"
+    return verify
 
-        tutorial.expect("sync", f"the {role} sync daemon runs", node, "ipvsadm -L --daemon",
-                        documented=f"{role} sync daemon (mcast=eth0, syncid=0)", verify=verify)
+
+def never_active(standby) -> bool:
+    """Whether the standby is as it booted: heartbeat has never run the swap on it (its log) and
+    neither has the harness (its mark)."""
+    log = standby.run("cat /var/log/ha-log").stdout
+    return not SWAPPED.search(log) and standby.run(f"test -e {STARTED_BY_HARNESS}").rc != 0
+
+
+def as_after_a_boot(lab, tutorial, active, standby) -> None:
+    """Harness step, recorded: a standby that has been active (chapter 7 ran first, or a reused
+    lab) made as it would be after a reboot: heartbeat stopped, the kernel's sync daemons stopped
+    (a reboot forgets them; a stopped heartbeat does not), heartbeat started again."""
+    started = time.monotonic()
+    standby.succeed("/etc/init.d/heartbeat stop", timeout=300)
+    standby.succeed(f"ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup; rm -f {STARTED_BY_HARNESS}; "
+                    "ipvsadm -L --daemon")
+    standby.succeed("/etc/init.d/heartbeat start", timeout=300)
+    check_standby_heartbeat(tutorial, lab.cluster, standby, active=active.name, chapter="sync", timeout=180)
+    tutorial.record("sync", f"HARNESS STEP (not the tutorial's): {standby.name} has been active; made as after a "
+                    "reboot", standby.name, "/etc/init.d/heartbeat stop; ipvsadm --stop-daemon master|backup; "
+                    "/etc/init.d/heartbeat start", "(a standby that has never been active)",
+                    f"heartbeat restarted with no sync daemon in the kernel in {time.monotonic() - started:.0f} s",
+                    "PASS")
+
+
+def test_a_standby_that_was_never_active_runs_no_sync_daemon(lab, tutorial, balancers):
+    """The finding: as the tutorial configures it, only the active runs a sync daemon (the master);
+    a standby that has never been active runs no backup, so nothing made through the active
+    reaches it. Checked on a live standby (its heartbeat runs and sees the active), by ipvsadm
+    in the standby and by the kernel's threads, and shown with one connection."""
+    active, standby = roles(lab)
+    if not never_active(standby):
+        as_after_a_boot(lab, tutorial, active, standby)
+    else:
+        check_standby_heartbeat(tutorial, lab.cluster, standby, active=active.name, chapter="sync")
+
+    tutorial.expect("sync", "the active runs the sync master alone", active, "ipvsadm -L --daemon",
+                    documented="master sync daemon (mcast=eth0, syncid=0)", verify=daemons_are("master"))
+    tutorial.expect("sync", "FINDING: a standby that has never been active runs no sync daemon (no backup)", standby,
+                    "ipvsadm -L --daemon", verify=daemons_are(),
+                    documented="(not in the tutorial, which shows only `master stopped` on the standby; "
+                               "the backup is started by LVSSyncDaemonSwap master stop, when a node gives the "
+                               "resources up, and the install answered \"daemon method: none\")")
+
+    threads = sync_threads(lab)
+    if threads is None:
+        tutorial.figure("sync", "the kernel's sync threads", f"not visible to the harness with {lab.describe()}")
+    else:  # one kernel for every node here: the active's master thread, and no backup thread anywhere
+        ok = any(t.startswith("ipvs-m:") for t in threads) and not any(t.startswith("ipvs-b:") for t in threads)
+        tutorial.record("sync", "the kernel runs the master's thread and no backup thread", "kernel (shared by "
+                        "the nodes)", "kernel threads (children of kthreadd) named ipvs-m:* / ipvs-b:*",
+                        "(the tutorial's kernel 2.6: ipvs_syncmaster on the active, nothing on the standby)",
+                        " ".join(threads) or "(none)", "PASS" if ok else "FAIL")
+        assert ok, f"expected a master sync thread and no backup thread in the kernel, saw {threads}"
+
+    source = lab.cluster.by_role("client")[0].aliases[-1]
+
+    def entries(node) -> set[str]:  # the client's connections (address:port), templates aside
+        return {c.source for c in parse_connections(node.succeed("ipvsadm -L -n -c")) if c.client == source
+                and not c.is_template}
+
+    known = {node.name: entries(node) for node in (active, standby)}
+    reply = lab.http_get(f"http://{lab.cluster.vip}/", source=source)
+    made = entries(active) - known[active.name]
+    assert reply.ok and made, f"a request from {source} should pass {active.name}: {reply.describe()}, new entries {made}"
+    learned: list[str] = []
+
+    def learns() -> tuple[bool, list[str]]:
+        learned[:] = sorted(entries(standby) - known[standby.name])
+        return bool(learned), learned
+
+    try:  # a backup would have it within one send of the master (every 2 s, PLATFORM.md); 6 s is three
+        wait_until(learns, timeout=6, interval=0.5, what=f"{source}'s new connection in {standby.name}'s table")
+    except AssertionError:
+        pass  # not learned: what this check expects
+    tutorial.figure("sync", "as configured, before the first failover", f"{standby.name} runs no sync daemon; a "
+                    f"connection through {active.name} {'reached' if learned else 'did not reach'} it")
+    tutorial.record("sync", "FINDING: so a connection made through the active does not reach it", standby.name,
+                    "ipvsadm -L -n -c (6 s after a request through the VIP)",
+                    "(the tutorial: LVSSyncDaemonSwap \"takes care of connections/sessions\")",
+                    f"{active.name} made {sorted(made)}; {standby.name} learned {learned or 'nothing'}",
+                    "FAIL" if learned else "PASS")
+    assert not learned, f"with no backup daemon, {standby.name} should not learn {source}'s connection: {learned}"
 
 
 def test_connections_and_templates_reach_the_standby(lab, tutorial, sessions, persistent, balancers):
-    active, standby = balancers
+    active, standby = roles(lab)
+    backup_daemon(tutorial, standby)
     source = fresh_source(lab)
     server = browse(lab, sessions, 1, source=source)[0]["server"]
     destination = lab.cluster.real_server(server)
@@ -128,6 +236,7 @@ def fresh_source(lab) -> str:
 
 def test_as_configured_the_new_active_drops_the_synced_template(lab, tutorial, sessions, persistent, balancers):
     active, standby = roles(lab)
+    backup_daemon(tutorial, standby)
     assert not parse_table(standby.succeed("ipvsadm -L -n")).services, "the tutorial's standby has no virtual service"
     source = fresh_source(lab)
     first = browse(lab, sessions, 1, source=source)[0]
@@ -140,6 +249,10 @@ def test_as_configured_the_new_active_drops_the_synced_template(lab, tutorial, s
                f"{first['server']} to {after.get('server')}, session {'kept' if after.get('new') == 'no' else 'lost'}")
     tutorial.figure("sync", "a persistent client across failover, as the tutorial configures it", outcome)
     tutorial.figure("sync", "failover (heartbeat stop until the standby holds the VIP)", f"{seconds:.1f} s")
+    tutorial.expect("sync", f"having given the resources up, {active.name} runs the backup sync daemon "
+                    "(heartbeat ran LVSSyncDaemonSwap master stop)", active, "ipvsadm -L --daemon",
+                    documented="backup sync daemon (mcast=eth0, syncid=0)",
+                    verify=daemons_are("backup"))
     tutorial.record("sync", "as configured, the new active drops the synced template", standby.name,
                     "ipvsadm -L -n -c", "(the tutorial: \"it also takes care of connections/sessions\")",
                     "\n".join(map(str, entries)) + "\n" + outcome, "PASS" if dropped else "FAIL")
@@ -170,6 +283,7 @@ def test_with_the_service_on_the_standby_a_persistent_client_keeps_its_server_ac
                             f"count {count} (failover {seconds:.1f} s)")
         if count < 3:
             active, standby = roles(lab)
+            backup_daemon(tutorial, standby)
             mirror(active, standby)
             lab.http_get(sessions, source=source, cookies={})  # a new connection: its template is synced now
             on_standby(standby, source, template_to=lab.cluster.real_server(server))
@@ -178,6 +292,7 @@ def test_with_the_service_on_the_standby_a_persistent_client_keeps_its_server_ac
 def test_a_slow_download_across_failover(lab, tutorial, sessions, balancers):
     """Observed, then asserted: with connection sync, an established connection survives."""
     active, standby = roles(lab)
+    backup_daemon(tutorial, standby)
     try:
         # A small receive window: the server must wait for the client's ACKs (which pass the
         # director), so the download is still under way when the director changes.
