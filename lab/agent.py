@@ -7,7 +7,7 @@ lines; each request carries an id, and every answer echoes it:
     -> {"id": 1, "op": "exec", "node": "loadb1", "command": "ipvsadm -L -n"}
     <- {"id": 1, "rc": 0, "stdout": "...", "stderr": "", "seconds": 0.2}
     -> {"id": 2, "op": "shell", "node": "webserver1"}   then "stdin"/"stdout" frames (base64), "exit"
-Other ops: hello, status, http, stage, down.
+Other ops: hello, status, http, stage, fault (freeze, thaw, link-up, link-down), down.
 """
 
 from __future__ import annotations
@@ -90,6 +90,19 @@ class Agent:
                 with self._stage_lock:
                     stages.reach(self.lab, self.provisioner, request["stage"])
                 channel.send({"id": rid, "done": self.provisioner.done})
+            elif op == "fault":  # what only the provider can do to a node (lab/faults.py)
+                node = request["node"]
+                verb = request["verb"]
+                if verb == "freeze":
+                    channel.send({"id": rid, "stopped": self.lab.freeze(node)})
+                elif verb == "thaw":
+                    self.lab.thaw(node)
+                    channel.send({"id": rid, "done": True})
+                elif verb in ("link-up", "link-down"):
+                    self.lab.set_link(node, up=verb == "link-up")
+                    channel.send({"id": rid, "done": True})
+                else:
+                    channel.send({"id": rid, "agent_error": f"unknown fault {verb!r}"})
             elif op == "shell":
                 self.shell(channel, rid, request)
             elif op == "down":

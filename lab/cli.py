@@ -5,7 +5,8 @@
     lvslab exec NODE -- CMD...        run a command inside a node (e.g. ipvsadm -L -n on loadb1)
     lvslab shell NODE                 an interactive shell inside a node
     lvslab curl [PATH]                a request through the VIP from the client: who answered
-    lvslab fault VERB NODE            apache-stop|apache-start|heartbeat-stop|heartbeat-start
+    lvslab fault VERB NODE            apache-stop|apache-start|heartbeat-stop|heartbeat-start,
+                                      kill-heartbeat|kill-ldirectord|kill-apache2|freeze|thaw|link-down|link-up
     lvslab down                       stop the lab and everything it started
     lvslab clean          remove what a crashed or interrupted run left behind
     lvslab image          build (or show) the cached Debian node image
@@ -98,7 +99,7 @@ def _lab_commands(sub: argparse._SubParsersAction) -> None:
     add("curl", "a request through the VIP from the client", lambda a: cli_lab.curl(a.name, a.path)).add_argument(
         "path", nargs="?", default="/")
     fault = add("fault", "break (or mend) something", lambda a: cli_lab.fault(a.name, a.verb, a.node))
-    fault.add_argument("verb", choices=sorted(cli_lab.FAULTS))
+    fault.add_argument("verb", choices=sorted(cli_lab.FAULT_VERBS))
     fault.add_argument("node")
     add("down", "stop the lab", lambda a: cli_lab.down(a.name))
 

@@ -191,8 +191,31 @@ def curl(name: str, path: str) -> int:
     return 1
 
 
+# lab/faults.py's verbs, by hand: no registry undoes them; the opposite verb does (thaw, link-up).
+LAB_FAULTS = ("kill-heartbeat", "kill-ldirectord", "kill-apache2", "freeze", "thaw", "link-down", "link-up")
+FAULT_VERBS = (*FAULTS, *LAB_FAULTS)
+
+
 def fault(name: str, verb: str, node: str) -> int:
-    return run(name, node, [FAULTS[verb]])
+    if verb in FAULTS:
+        return run(name, node, [FAULTS[verb]])
+    from lab.faults import kill_daemon
+
+    lab = connect(name)
+    try:
+        if verb.startswith("kill-"):
+            print(f"{node}: SIGKILL {verb[5:]} (pids {kill_daemon(lab.node(node), verb[5:])})")
+        elif verb == "freeze":
+            print(f"{node}: frozen ({lab.freeze(node)} processes stopped)")
+        elif verb == "thaw":
+            lab.thaw(node)
+            print(f"{node}: thawed")
+        else:
+            lab.set_link(node, up=verb == "link-up")
+            print(f"{node}: link {verb[5:]}")
+    finally:
+        lab.destroy()
+    return 0
 
 
 def shell(name: str, node: str) -> int:

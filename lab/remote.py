@@ -160,6 +160,18 @@ class RemoteLab(Lab):
         reply = self.client.request("http", url=url, timeout=timeout, source=source, cookies=cookies)
         return HttpReply(**{f.name: reply[f.name] for f in fields(HttpReply)})
 
+    def freeze(self, node: str) -> int:
+        assert self.client is not None
+        return self.client.request("fault", verb="freeze", node=node)["stopped"]
+
+    def thaw(self, node: str) -> None:
+        assert self.client is not None
+        self.client.request("fault", verb="thaw", node=node)
+
+    def set_link(self, node: str, *, up: bool) -> None:
+        assert self.client is not None
+        self.client.request("fault", verb="link-up" if up else "link-down", node=node)
+
     def status(self) -> dict:
         assert self.client is not None
         return self.client.request("status")["status"]

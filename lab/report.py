@@ -57,6 +57,7 @@ SECTIONS = {
     "forwarding": "Forwarding methods: direct routing, NAT, tunnelling",
     "tls": "HTTPS through the VIP (from the comments: can SSL sessions be balanced?)",
     "sync": "Connection sync across failover (LVSSyncDaemonSwap)",
+    "faults": "Faults: the active balancer crashed, frozen, cut off, as clients feel it",
 }
 
 

@@ -29,3 +29,17 @@ def service(lab, provisioner):
         yield control
     finally:
         control.restore()
+
+
+@pytest.fixture
+def faults(lab):
+    """The fault verbs (lab/faults.py); whatever a test leaves broken is undone when it ends, also
+    when it failed, so the next test finds a lab it can use."""
+    from lab.errors import LabError
+    from lab.faults import Faults
+
+    registry = Faults(lab)
+    yield registry
+    errors = registry.heal_all()
+    if errors:
+        raise LabError("faults could not be undone:\n" + "\n".join(errors), "lvslab down; lvslab up")

@@ -45,3 +45,22 @@ def parse_heartbeat_view(text: str) -> HeartbeatView:
     rest = after[1:] if peer else after
     resources = rest[0] if rest and rest[0] in RESOURCE_STATES else None
     return HeartbeatView(found["state"] == "running", peer, resources)
+
+
+TIMERS = ("keepalive", "warntime", "deadtime", "initdead")
+
+
+def parse_ha_timing(text: str) -> dict[str, float]:
+    """heartbeat's timers as /etc/ha.d/ha.cf sets them (seconds; a value may carry `ms`).
+
+        keepalive 1
+        deadtime 10
+    A timer the file does not set is absent: heartbeat's own default applies (keepalive 2 s,
+    deadtime 30 s, warntime, initdead: see ha.cf(5))."""
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) == 2 and words[0] in TIMERS:
+            value = words[1]
+            found[words[0]] = float(value[:-2]) / 1000 if value.endswith("ms") else float(value)
+    return found

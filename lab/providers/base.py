@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from lab.cluster import Cluster
+from lab.errors import LabError
 from lab.node import Node
 
 
@@ -72,6 +73,22 @@ class Lab(ABC):
         """A TCP connection opened from the client node, for traffic HTTP helpers cannot make
         (a slow download held open across a failover). Providers that cannot hand one out say so."""
         raise NotImplementedError(f"the {self.provider_name} provider cannot hand out client sockets")
+
+    # --- faults (lab/faults.py): what only the provider can do to a whole node -----------
+    def freeze(self, node: str) -> int:
+        """Stop every process of the node (as a hung host looks from outside); how many."""
+        raise LabError(f"freezing a node is not yet on the {self.provider_name} provider",
+                       "run fault scenarios with --lab=netns")
+
+    def thaw(self, node: str) -> None:
+        """Let a frozen node's processes run again."""
+        raise LabError(f"thawing a node is not yet on the {self.provider_name} provider",
+                       "run fault scenarios with --lab=netns")
+
+    def set_link(self, node: str, *, up: bool) -> None:
+        """Plug (up) or pull (down) the node's LAN cable, at the switch's side."""
+        raise LabError(f"cutting a node's link is not yet on the {self.provider_name} provider",
+                       "run fault scenarios with --lab=netns")
 
     def save_evidence(self, folder: Path) -> None:
         """Save what only the provider can see (a VM's serial console, ...) into folder."""

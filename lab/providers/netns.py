@@ -209,6 +209,41 @@ class NetnsLab(Lab):
                       receive_buffer: int | None = None) -> socket.socket:
         return self._in_client().submit(_connect, address, port, source, timeout, receive_buffer).result()
 
+    # --- faults -----------------------------------------------------------------------
+    def node_pids(self, name: str) -> list[int]:
+        """Every process of a node: those in the PID namespace of its recorded init (never a name search)."""
+        init = self.nodes[name].pid  # type: ignore[attr-defined]
+        return pids_in_namespace(os.readlink(f"/proc/{init}/ns/pid"))
+
+    def freeze(self, node: str) -> int:
+        """SIGSTOP each process of the node, its init too, until a pass finds none left running
+        (a process may fork while we go). The kernel still works for the node: its addresses, ARP
+        answers and IPVS forwarding go on, as they would not on a hung host (a finding of its own)."""
+        stopped: set[int] = set()
+        for _ in range(20):
+            fresh = [pid for pid in self.node_pids(node) if pid not in stopped]
+            if not fresh:
+                return len(stopped)
+            for pid in fresh:
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                    stopped.add(pid)
+                except ProcessLookupError:
+                    pass
+        raise LabError(f"{node} kept starting processes while being frozen ({len(stopped)} stopped)")
+
+    def thaw(self, node: str) -> None:
+        for pid in self.node_pids(node):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+    def set_link(self, node: str, *, up: bool) -> None:
+        """The node's port on the switch (the veth end named after it): the node sees NO-CARRIER."""
+        with IPRoute(netns=self.ns_name("switch")) as sw:
+            sw.link("set", index=sw.link_lookup(ifname=node)[0], state="up" if up else "down")
+
     # --- teardown ---------------------------------------------------------------------
     def destroy(self) -> None:
         if self._http is not None:
@@ -257,6 +292,19 @@ def _get(url: str, timeout: float, source: str | None, cookies: dict[str, str] |
                          dict(reply.cookies))
     except requests.RequestException as exc:
         return HttpReply(False, None, "", f"{type(exc).__name__}: {exc}", time.monotonic() - started)
+
+
+def pids_in_namespace(pid_ns: str) -> list[int]:
+    """Host PIDs whose PID namespace is `pid_ns` (as /proc/PID/ns/pid reads, e.g. pid:[4026532301])."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/ns/pid") == pid_ns:
+                    found.append(int(entry))
+            except OSError:  # gone meanwhile
+                pass
+    return found
 
 
 def destroy_recorded(state: dict) -> list[str]:

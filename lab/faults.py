@@ -1,0 +1,132 @@
+"""Faults, in one place: kill a daemon, freeze a node, cut its link; each registered and undone.
+
+    faults = Faults(lab)
+    fault = faults.kill("loadb1", "heartbeat")   # SIGKILL, as a crash: nothing is said to the peer
+    faults.freeze("loadb1")                       # every process of the node stopped, as a hung host
+    faults.cut_link("loadb1")                     # its LAN cable pulled (at the switch's side)
+    faults.heal(fault)                            # undo one (a scenario's real recovery step)
+    faults.heal_all()                             # undo whatever is still active (the fixture's finalizer)
+
+Daemons are killed with commands inside the node (every provider runs those); freezing a node
+and cutting its link are the provider's (Lab.freeze/thaw/set_link): a namespace node's processes
+are those of its PID namespace, its cable is its port on the lab's switch. A provider that cannot
+yet says so with a LabError.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from lab.errors import LabError
+from lab.node import Node
+from lab.providers.base import Lab
+
+
+@dataclass(frozen=True)
+class Daemon:
+    process: str          # the process name (comm) of each of its processes: `pgrep -x` finds them
+    restart: str          # how it comes back when its fault is undone (only if it is not running)
+    roles: tuple[str, ...]
+
+
+DAEMONS = {
+    "heartbeat": Daemon("heartbeat", "/etc/init.d/heartbeat start", ("balancer",)),
+    # ldirectord is one of heartbeat's resources: only the node holding the resources runs it.
+    "ldirectord": Daemon("ldirectord", "if [ \"$(cl_status rscstatus)\" != none ]; then "
+                                       "/etc/ha.d/resource.d/ldirectord ldirectord.cf start; fi", ("balancer",)),
+    "apache2": Daemon("apache2", "/etc/init.d/apache2 start", ("realserver",)),
+}
+# The LVS sync daemon is a kernel thread (ipvs-m:0:0, ipvs-b:0:0): it cannot receive SIGKILL.
+KERNEL_THREADS = {"sync": "the LVS sync daemon is a kernel thread (ipvs-m:*, ipvs-b:*): no signal stops it; "
+                          "only `ipvsadm --stop-daemon` (what LVSSyncDaemonSwap stop runs) does"}
+
+
+def kill_daemon(node: Node, daemon: str) -> list[int]:
+    """SIGKILL every process of `daemon` on `node`; the pids killed. No clean-up runs, as in a crash."""
+    if daemon in KERNEL_THREADS:
+        raise LabError(f"cannot SIGKILL {daemon} on {node.name}: {KERNEL_THREADS[daemon]}")
+    if daemon not in DAEMONS:
+        raise LabError(f"no daemon {daemon!r} to kill", f"one of {sorted(DAEMONS)}")
+    name = DAEMONS[daemon].process
+    pids = [int(p) for p in node.run(["pgrep", "-x", name]).stdout.split()]
+    if not pids:
+        raise AssertionError(f"{daemon} is not running on {node.name}: nothing to kill")
+    node.succeed(["kill", "-KILL", *map(str, pids)])
+    left = node.run(["pgrep", "-x", name]).stdout.split()
+    survivors = sorted(set(map(int, left)) & set(pids))
+    if survivors:
+        raise LabError(f"{daemon} processes {survivors} on {node.name} survived SIGKILL")
+    return pids
+
+
+def restart_daemon(node: Node, daemon: str) -> None:
+    spec = DAEMONS[daemon]
+    if node.run(["pgrep", "-x", spec.process]).ok:
+        return  # running again (a scenario's own recovery step): nothing to undo
+    result = node.run(spec.restart, timeout=300)
+    if not result.ok:
+        raise LabError(f"could not start {daemon} again on {node.name}:\n{result.describe()}")
+
+
+@dataclass
+class Fault:
+    kind: str
+    node: str
+    at: float                       # time.time() just before the fault was made
+    undo: Callable[[], None] = field(repr=False)
+    detail: str = ""
+
+    def describe(self) -> str:
+        return f"{self.kind} on {self.node}" + (f" ({self.detail})" if self.detail else "")
+
+
+class Faults:
+    """The faults a test made, undone in reverse order by heal_all() (each on its own)."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.active: list[Fault] = []
+        self.healed: list[Fault] = []
+
+    def _register(self, kind: str, node: str, at: float, undo: Callable[[], None], detail: str = "") -> Fault:
+        fault = Fault(kind, node, at, undo, detail)
+        self.active.append(fault)
+        return fault
+
+    def kill(self, node: str, daemon: str) -> Fault:
+        at = time.time()
+        pids = kill_daemon(self.lab.node(node), daemon)
+        return self._register(f"SIGKILL {daemon}", node, at, lambda: restart_daemon(self.lab.node(node), daemon),
+                              f"pids {pids}")
+
+    def freeze(self, node: str) -> Fault:
+        at = time.time()
+        count = self.lab.freeze(node)
+        return self._register("freeze", node, at, lambda: self.lab.thaw(node), f"{count} processes stopped")
+
+    def cut_link(self, node: str) -> Fault:
+        at = time.time()
+        self.lab.set_link(node, up=False)
+        return self._register("link down", node, at, lambda: self.lab.set_link(node, up=True))
+
+    def heal(self, fault: Fault) -> float:
+        """Undo one fault now (a real step of the scenario: thaw, reconnect, start again); when."""
+        at = time.time()
+        fault.undo()
+        self.active.remove(fault)
+        self.healed.append(fault)
+        return at
+
+    def heal_all(self) -> list[str]:
+        """Undo every fault still active, newest first; what could not be undone."""
+        errors = []
+        for fault in reversed(list(self.active)):
+            try:
+                self.heal(fault)
+            except Exception as error:  # each on its own: one failure leaves no other fault in place
+                errors.append(f"{fault.describe()}: {type(error).__name__}: {error}")
+                if fault in self.active:
+                    self.active.remove(fault)
+        return errors

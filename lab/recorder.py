@@ -1,0 +1,138 @@
+"""Record a fault's timeline: client load on the client node, the VIP's holders sampled beside it.
+
+    with Recorder(lab, duration=45) as rec:      # load running, sampler running
+        rec.mark("fault", "loadb1"); faults.kill("loadb1", "heartbeat")
+        ...
+    timeline = rec.timeline                        # requests, holder samples, events (lab/timeline.py)
+
+The load generator (lab/loadgen.py) runs on the client node as a process of its own (so every
+provider can run it) and stops by itself; this process only reads its file at the end. The
+sampler asks each balancer `ip addr show <lan>` every `interval` seconds from a thread: the VIP
+is kernel state, so a frozen node's listing is read too (a new command enters it unfrozen).
+It is also the invariant monitor: `windows_with_two_holders()` lists where more than one
+balancer held the VIP.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import secrets
+import shlex
+import threading
+import time
+from pathlib import Path
+
+from lab.checks.ipaddr import parse_interface
+from lab.errors import LabError
+from lab.providers.base import Lab
+from lab.timeline import Event, HolderSample, Request, Timeline, multi_holder_windows
+
+LOADGEN = Path(__file__).with_name("loadgen.py")
+ON_CLIENT = "/usr/local/lib/lvslab-loadgen.py"
+OUT = "/run/lvslab-load-{token}.json"  # one per recording: an abandoned load may still be running
+READ_TIMEOUT = 3.0  # a reading caught by a freeze is killed after this and counted unknown
+
+
+class Recorder:
+    def __init__(self, lab: Lab, *, duration: float, rate: float = 20.0, timeout: float = 2.0,
+                 interval: float = 0.5) -> None:
+        self.lab = lab
+        self.duration, self.rate, self.timeout, self.interval = duration, rate, timeout, interval
+        self.client = lab.node(lab.cluster.by_role("client")[0].name)
+        self.balancers = [lab.node(n.name) for n in lab.cluster.balancers]
+        self.timeline = Timeline(notes={"rate": rate, "duration": duration, "request_timeout": timeout,
+                                        "sample_interval": interval, "vip": lab.cluster.vip,
+                                        "lab": lab.describe()})
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(self.balancers))
+        self._offset = 0.0  # the client's clock minus this process's clock
+        self.out = OUT.format(token=secrets.token_hex(3))
+
+    # --- the client's load ------------------------------------------------------------
+    def _client_clock_offset(self) -> float:
+        """The same kernel's clock for namespace nodes (about 0); a VM's own clock otherwise."""
+        before = time.time()
+        seen = float(self.client.succeed(["date", "+%s.%N"]))
+        return seen - (before + time.time()) / 2
+
+    def _start_load(self) -> None:
+        self.client.put_file(ON_CLIENT, LOADGEN.read_text(), mode="0755")
+        self._offset = self._client_clock_offset()
+        command = shlex.join(["python3", ON_CLIENT, "--url", f"http://{self.lab.cluster.vip}/", "--rate",
+                              str(self.rate), "--duration", str(self.duration), "--timeout", str(self.timeout),
+                              "--out", self.out])
+        self.client.succeed(f"setsid -f {command} </dev/null >{self.out}.log 2>&1")
+        self.client.wait_until_succeeds(["test", "-e", f"{self.out}.started"], timeout=60, interval=0.3)
+        self.mark("load started")
+
+    def _collect_load(self) -> None:
+        self.client.wait_until_succeeds(["test", "-e", self.out], timeout=self.duration + self.timeout + 120,
+                                        interval=1)
+        raw = json.loads(self.client.succeed(["cat", self.out]))
+        self.client.run(["rm", "-f", self.out, f"{self.out}.started", f"{self.out}.log"])
+        self.timeline.requests = [Request(start=r["start"] - self._offset, ok=r["ok"], latency=r["latency"],
+                                          server=r["server"], error=r["error"]) for r in raw]
+        self.timeline.notes["client_clock_offset"] = round(self._offset, 4)
+        self.mark("load ended")
+
+    # --- the VIP's holders ------------------------------------------------------------
+    def _reading(self, node) -> bool | None:  # noqa: ANN001
+        try:
+            result = node.run(["ip", "addr", "show", self.lab.cluster.interface], timeout=READ_TIMEOUT)
+        except LabError:
+            return None
+        if not result.ok:
+            return None
+        return self.lab.cluster.vip in parse_interface(result.stdout).addresses
+
+    def sample(self) -> HolderSample:
+        readings = list(self._pool.map(self._reading, self.balancers))
+        sample = HolderSample(time.time(), tuple(n.name for n, held in zip(self.balancers, readings) if held),
+                              tuple(n.name for n, held in zip(self.balancers, readings) if held is None))
+        self.timeline.holders.append(sample)
+        return sample
+
+    def _sampling(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            self.sample()
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+
+    # --- use --------------------------------------------------------------------------
+    def mark(self, name: str, node: str = "") -> Event:
+        event = Event(time.time(), name, node)
+        self.timeline.events.append(event)
+        return event
+
+    def holders_now(self) -> tuple[str, ...]:
+        latest = self.timeline.holders[-1:]
+        return latest[0].holders if latest else ()
+
+    def windows_with_two_holders(self, after: float = 0.0) -> list[tuple[float, float, tuple[str, ...]]]:
+        """The invariant monitor's verdict: where more than one balancer listed the VIP."""
+        return [w for w in multi_holder_windows(self.timeline.holders) if w[1] >= after]
+
+    def __enter__(self) -> "Recorder":
+        self._thread = threading.Thread(target=self._sampling, name="vip-sampler", daemon=True)
+        self._thread.start()
+        try:
+            self._start_load()
+        except BaseException:
+            self._halt()
+            raise
+        return self
+
+    def _halt(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(READ_TIMEOUT * 3)
+        self._pool.shutdown(wait=True)
+
+    def __exit__(self, kind, value, traceback) -> None:  # noqa: ANN001
+        try:
+            if kind is None:
+                self._collect_load()
+        finally:
+            self._halt()

@@ -1,0 +1,112 @@
+"""The fault verbs and their registry on scripted nodes and a fake lab: what is killed, and that
+every fault still active is undone at teardown, newest first, one failure not stopping the rest."""
+
+import os
+
+import pytest
+
+from lab.errors import LabError
+from lab.faults import Faults, kill_daemon, restart_daemon
+from lab.providers.netns import pids_in_namespace
+from tests.fakes import FakeLab, ScriptedNode
+
+
+class FaultyLab(FakeLab):
+    """Records what the provider was asked to do; thawing `stuck` fails."""
+
+    def __init__(self, stuck: str = "") -> None:
+        from lab.cluster import load_cluster
+
+        super().__init__(load_cluster(), "lvslab-test")
+        self.calls: list[str] = []
+        self.stuck = stuck
+
+    def freeze(self, node: str) -> int:
+        self.calls.append(f"freeze {node}")
+        return 7
+
+    def thaw(self, node: str) -> None:
+        self.calls.append(f"thaw {node}")
+        if node == self.stuck:
+            raise LabError(f"{node} would not thaw")
+
+    def set_link(self, node: str, *, up: bool) -> None:
+        self.calls.append(f"link {'up' if up else 'down'} {node}")
+
+
+def test_kill_sends_sigkill_to_every_process_of_the_daemon_and_checks_they_are_gone():
+    node = ScriptedNode("loadb1", [(0, "2301\n2302\n2310\n"), (0, ""), (1, "")])
+    assert kill_daemon(node, "heartbeat") == [2301, 2302, 2310]
+    assert node.commands == ["pgrep -x heartbeat", "kill -KILL 2301 2302 2310", "pgrep -x heartbeat"]
+
+
+def test_a_daemon_that_survives_sigkill_is_the_harness_s_problem():
+    node = ScriptedNode("loadb1", [(0, "2301\n"), (0, ""), (0, "2301\n")])
+    with pytest.raises(LabError, match="survived SIGKILL"):
+        kill_daemon(node, "heartbeat")
+
+
+def test_killing_a_daemon_that_does_not_run_is_a_finding_not_a_silent_pass():
+    with pytest.raises(AssertionError, match="not running on loadb1"):
+        kill_daemon(ScriptedNode("loadb1", [(1, "")]), "ldirectord")
+
+
+def test_the_sync_daemon_is_a_kernel_thread_and_cannot_be_killed():
+    with pytest.raises(LabError, match="kernel thread"):
+        kill_daemon(ScriptedNode("loadb1", [(0, "")]), "sync")
+
+
+def test_undoing_a_kill_starts_the_daemon_only_if_it_is_not_running_again():
+    running = ScriptedNode("loadb1", [(0, "4000\n")])
+    restart_daemon(running, "heartbeat")
+    assert running.commands == ["pgrep -x heartbeat"]
+    dead = ScriptedNode("loadb1", [(1, ""), (0, "Starting High-Availability services: Done.")])
+    restart_daemon(dead, "heartbeat")
+    assert dead.commands == ["pgrep -x heartbeat", "/etc/init.d/heartbeat start"]
+
+
+def test_heal_all_undoes_every_active_fault_newest_first():
+    lab = FaultyLab()
+    faults = Faults(lab)
+    frozen = faults.freeze("loadb1")
+    faults.cut_link("loadb2")
+    assert frozen.detail == "7 processes stopped"
+    assert faults.heal_all() == []
+    assert lab.calls == ["freeze loadb1", "link down loadb2", "link up loadb2", "thaw loadb1"]
+    assert faults.active == []
+
+
+def test_a_fault_healed_by_the_scenario_is_not_undone_twice():
+    lab = FaultyLab()
+    faults = Faults(lab)
+    faults.heal(faults.freeze("loadb1"))
+    faults.heal_all()
+    assert lab.calls == ["freeze loadb1", "thaw loadb1"]
+
+
+def test_one_fault_that_cannot_be_undone_does_not_leave_the_others_in_place():
+    lab = FaultyLab(stuck="loadb1")
+    faults = Faults(lab)
+    faults.freeze("loadb1")
+    faults.cut_link("loadb1")
+    faults.freeze("webserver1")
+    errors = faults.heal_all()
+    assert lab.calls[3:] == ["thaw webserver1", "link up loadb1", "thaw loadb1"]
+    assert errors == ["freeze on loadb1 (7 processes stopped): LabError: loadb1 would not thaw"]
+    assert faults.active == []
+
+
+def test_a_provider_without_node_faults_says_so():
+    from lab.cluster import load_cluster
+
+    lab = FakeLab(load_cluster(), "lvslab-test")
+    for attempt in (lambda: lab.freeze("loadb1"), lambda: lab.thaw("loadb1"),
+                    lambda: lab.set_link("loadb1", up=False)):
+        with pytest.raises(LabError, match="not yet on the fake provider"):
+            attempt()
+
+
+def test_a_node_s_processes_are_found_by_their_pid_namespace():
+    own = os.readlink("/proc/self/ns/pid")
+    assert os.getpid() in pids_in_namespace(own)
+    assert pids_in_namespace("pid:[0]") == []
