@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from lab import evidence, interrupt, log, stages
+from lab import evidence, interrupt, log, report_runs, stages
 from lab.cluster import Cluster, load_cluster, node_names
 from lab.errors import LabError
 from lab.node import Node
@@ -54,14 +54,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lab-kernel", choices=KERNEL_CHOICES, default="auto", help=HELP_KERNEL)
     group.addoption("--lab-timeout", type=float, default=3600.0, help=HELP_TIMEOUT)
     group.addoption("--lab-vm-memory", default="4G", help="memory of the microVM (default 4G)")
-    group.addoption("--lab-reports", default="reports", help="folder for reports (default reports/)")
+    group.addoption("--lab-reports", default=None,
+                    help="folder for this run's reports (default: a new reports/runs/<time>-<pid>/, "
+                         "with reports/latest pointing to the newest run)")
     group.addoption("--lab-reuse", nargs="?", const="lvslab-up", default=None, metavar="NAME",
                     help="run against a lab that is already up (`lvslab up`; default name lvslab-up) instead "
                          "of building one; chapters it is already past are skipped")
 
 
+_run_folder_key = pytest.StashKey[Path]()
+
+
 def _reports(config: pytest.Config) -> Path:
-    return (config.invocation_params.dir / config.option.lab_reports).resolve()
+    if config.option.lab_reports:
+        return (config.invocation_params.dir / config.option.lab_reports).resolve()
+    if _run_folder_key not in config.stash:  # made on first use: only a lab run has one
+        config.stash[_run_folder_key] = report_runs.new_run_folder((config.invocation_params.dir / "reports").resolve())
+    return config.stash[_run_folder_key]
 
 
 def reports_folder(config: pytest.Config) -> Path:
@@ -100,8 +109,11 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         from lab.runtime.microvm import run_in_vm
 
         log.add_sink(reports / "lab.log")
-        vm = vm_pytest_args(config.invocation_params.args, config.invocation_params.dir,
-                            always=[reports, *_cache_dir(config)])
+        # The run folder made here is the VM's too (its own would be another, named by its pid).
+        args = [*config.invocation_params.args]
+        args = args if config.option.lab_reports else [f"--lab-reports={reports}", *args]
+        vm = vm_pytest_args(args, config.invocation_params.dir,
+                            always=[report_runs.base_of(reports), *_cache_dir(config)])
         return run_in_vm([sys.executable, "-m", "pytest", *vm.args], cwd=config.invocation_params.dir,
                          rwdirs=vm.rwdirs, why=choice.why, timeout=config.option.lab_timeout,
                          memory=config.option.lab_vm_memory)
@@ -129,6 +141,7 @@ def _unfinished(config: pytest.Config) -> None:
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     TutorialReport(header=[f"a run started {started} has not written its report: it did not finish, "
                            "or stopped before its tests (see the pytest output and lab.log)"]).write(_reports(config))
+    report_runs.point_latest(_reports(config))
 
 
 class _Outcomes:
@@ -249,6 +262,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                                if title.startswith(("lab:", "stage ", "provisioning", "chapter"))})
         for path in report.write(_reports(config)):
             log.info(f"report: {path}")
+        report_runs.point_latest(_reports(config))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

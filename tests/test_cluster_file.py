@@ -116,4 +116,4 @@ def test_a_broken_cluster_never_breaks_collection_only_a_lab_run_reports_it(tmp_
         assert lab_run.returncode == pytest.ExitCode.USAGE_ERROR, lab_run.stdout + lab_run.stderr
         assert "nodes[2].address: 10.0.0.3 is not a host address of the LAN" in lab_run.stderr
         assert "Traceback" not in lab_run.stderr
-        assert "has not written its report" in (tmp_path / "reports" / "tutorial-report.md").read_text()
+        assert "has not written its report" in (tmp_path / "reports" / "latest" / "tutorial-report.md").read_text()

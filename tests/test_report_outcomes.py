@@ -60,7 +60,7 @@ def test_report_rows_and_counts_equal_pytests(pytester):
                                            "--continue-on-collection-errors", timeout=120)
     pytests = result.parseoutcomes()
     assert pytests == {"passed": 2, "failed": 2, "errors": 3, "skipped": 1, "xfailed": 1}, pytests
-    text = (reports / "tutorial-report.md").read_text()
+    text = (reports / "latest" / "tutorial-report.md").read_text()
     ours = {("errors" if name == "error" else name): int(n)
             for n, name in (part.split() for part in _counts_line(text).split(", "))}
     assert {name: n for name, n in ours.items() if n} == pytests
@@ -75,7 +75,7 @@ def test_report_rows_and_counts_equal_pytests(pytester):
     assert "| error | `test_broken.py` | collect | 0 | SyntaxError: invalid syntax |" in text
     assert "| passed | `test_fake.py::test_checked` | call | 1 |" in text
     assert "Not passed:" in text and "**failed** `test_fake.py::test_times_out`" in text
-    assert "Tests: 2 passed, 2 failed, 3 error, 1 skipped, 1 xfailed" in (reports / "tutorial-report.html").read_text()
+    assert "Tests: 2 passed, 2 failed, 3 error, 1 skipped, 1 xfailed" in (reports / "latest" / "tutorial-report.html").read_text()
 
 
 def test_a_lab_run_with_no_check_still_replaces_the_green_report(pytester):
@@ -84,7 +84,7 @@ def test_a_lab_run_with_no_check_still_replaces_the_green_report(pytester):
     (reports / "tutorial-report.md").write_text("Checks: 8 pass, 0 fail, 0 error.")
     pytester.makepyfile("def test_stage_wait(): raise AssertionError('waited 300 s for the VIP')")
     pytester.runpytest_subprocess("--lab-reuse=lvslab-none", "-p", "no:cacheprovider", timeout=120)
-    text = (reports / "tutorial-report.md").read_text()
+    text = (reports / "latest" / "tutorial-report.md").read_text()
     assert "Tests: 0 passed, 1 failed, 0 error, 0 skipped, 0 xfailed" in text and "8 pass" not in text
 
 
@@ -95,9 +95,10 @@ def test_a_lab_run_that_stops_before_its_tests_leaves_no_green_report(pytester, 
     (reports / "junit.xml").write_text("<testsuites/>")
     pytester.makepyfile("def test_x(lab): pass")
     assert pytester.runpytest("--lab=netns").ret == pytest.ExitCode.USAGE_ERROR
-    text = (reports / "tutorial-report.md").read_text()
+    text = (reports / "latest" / "tutorial-report.md").read_text()
     assert "8 pass" not in text and "has not written its report: it did not finish" in text
-    assert "Tests: none ran" in text and not (reports / "junit.xml").exists()
+    assert "Tests: none ran" in text and not (reports / "latest" / "junit.xml").exists()
+    assert not (reports / "tutorial-report.md").exists()  # the old green report was moved into runs/
 
 
 def test_differing_lines_are_marked_as_a_diff():

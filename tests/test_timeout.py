@@ -71,6 +71,6 @@ def test_a_test_that_times_out_fails_tears_down_and_leaves_evidence(pytester):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*Failed: Timeout (>1.0s) from pytest-timeout*",
                                  "*lvslab evidence*", "saved under *evidence*test_hang.py_test_hangs"])
-    evidence = pytester.path / "reports" / "evidence" / "test_hang.py_test_hangs" / "loadb1.txt"
+    evidence, = (pytester.path / "reports" / "runs").glob("*/evidence/test_hang.py_test_hangs/loadb1.txt")
     assert "ipvsadm -L -n: seen" in evidence.read_text()
     assert (pytester.path / "torn-down").read_text() == "yes"  # the fixture's teardown ran

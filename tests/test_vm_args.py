@@ -73,8 +73,9 @@ def test_the_plugin_runs_the_rewritten_command_with_the_cache_writable(pytester,
     finally:
         shutil.rmtree(scratch)
     assert result.ret == 0
-    assert seen["command"][1:] == ["-m", "pytest", "--lab=netns", "-x", f"--junitxml={out}/j.xml", "--lf",
-                                   f"--basetemp={scratch}/bt"]
+    run, = (pytester.path / "reports" / "runs").iterdir()  # this run's own report folder, given to the VM
+    assert seen["command"][1:] == ["-m", "pytest", f"--lab-reports={run}", "--lab=netns", "-x",
+                                   f"--junitxml={out}/j.xml", "--lf", f"--basetemp={scratch}/bt"]
     cache = pytester.path / ".pytest_cache"
     assert seen["rwdirs"] == [pytester.path / "reports", cache, out, scratch]
     assert (cache / ".gitignore").is_file()
