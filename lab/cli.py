@@ -31,7 +31,7 @@ def _clean(args: argparse.Namespace) -> int:
     from lab.runtime.microvm import stop_recorded_vms
 
     # Order matters: stop the agents and VMs first, so nothing rebuilds what is being removed.
-    lines = stop_up_labs() + stop_recorded_vms(args.force) + clean_all(args.force)
+    lines = stop_up_labs(args.force) + stop_recorded_vms(args.force) + clean_all(args.force)
     lines += libvirt_jail.clean_all(args.force)  # Vagrant labs: their VMs, libvirtd and namespace
     print("\n".join(lines) if lines else "nothing to clean")
     return 0
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     _lab_commands(sub)
     clean = sub.add_parser("clean", help="remove leftover lab namespaces, node processes and microVMs "
                                          "(and stop `lvslab up` labs)")
-    clean.add_argument("--force", action="store_true", help="also stop labs of runs that are still going")
+    clean.add_argument("--force", action="store_true", help="also stop labs of runs that are still going, and running `lvslab up` labs")
     clean.set_defaults(func=_clean)
     image_parser = sub.add_parser("image", help="build or show the node image")
     image_parser.add_argument("--rebuild", action="store_true", help="build it again from scratch")

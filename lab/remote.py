@@ -207,15 +207,20 @@ def remove_lab_dir(name: str) -> None:
         os.rmdir(folder)
 
 
-def stop_up_labs() -> list[str]:
-    """For `lvslab clean`: stop every `lvslab up` lab's agent or microVM and forget it."""
+def stop_up_labs(force: bool = False) -> list[str]:
+    """For `lvslab clean`: forget every `lvslab up` lab whose process is gone; one still running is
+    left alone (someone may be using it) unless forced, then stopped and forgotten."""
     import signal
 
-    stopped = []
+    lines = []
     for info_file in sorted(UP_DIR.glob("*/info.json")) if UP_DIR.is_dir() else []:
         info = json.loads(info_file.read_text())
         if pid_alive(info):
+            if not force:
+                lines.append(f"left running: `lvslab up` lab {info['name']} (process group {info['pid']}); "
+                             f"`lvslab down --name {info['name']}` stops it, `lvslab clean --force` stops every lab")
+                continue
             os.killpg(info["pid"], signal.SIGKILL)
-            stopped.append(f"stopped `lvslab up` lab {info['name']} (process group {info['pid']})")
+            lines.append(f"stopped `lvslab up` lab {info['name']} (process group {info['pid']})")
         remove_lab_dir(info["name"])
-    return stopped
+    return lines

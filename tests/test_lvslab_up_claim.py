@@ -67,3 +67,27 @@ def test_the_claim_excludes_another_process_until_it_dies(tmp_path, monkeypatch)
     claim = remote.claim_start("other")  # the kernel let go of the dead holder's lock
     assert claim is not None
     claim.close()
+
+
+def test_clean_leaves_a_running_up_lab_alone_unless_forced(tmp_path, monkeypatch):
+    """`lvslab clean` forgets `up` labs whose process died; a live one is someone's lab (issue 8 point 6)."""
+    import json
+    import os
+    import subprocess
+
+    from lab import remote
+    from lab.proc import starttime
+
+    monkeypatch.setattr(remote, "UP_DIR", tmp_path)
+    sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True)  # a live `up`, its own process group
+    try:
+        for name, pid, started in (("alive", sleeper.pid, starttime(sleeper.pid)), ("dead", os.getpid(), -1)):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "info.json").write_text(json.dumps({"name": name, "pid": pid, "starttime": started}))
+        lines = remote.stop_up_labs()
+        assert not (tmp_path / "dead").exists() and (tmp_path / "alive" / "info.json").exists()
+        assert sleeper.poll() is None and "left running: `lvslab up` lab alive" in lines[0]
+        assert remote.stop_up_labs(force=True) == [f"stopped `lvslab up` lab alive (process group {sleeper.pid})"]
+        assert sleeper.wait(timeout=10) == -9 and not (tmp_path / "alive").exists()
+    finally:
+        sleeper.kill()
