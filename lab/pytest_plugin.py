@@ -31,19 +31,24 @@ HELP_LAB = "build the tutorial's cluster with this provider and run the scenario
 HELP_KERNEL = ("where the netns lab runs: host (this kernel, needs IPVS and root), microvm (Debian kernel "
                "under TCG), auto (host when it has IPVS, else microvm)")
 HELP_TIMEOUT = "watchdog: stop the microVM after this many seconds"
-CHAPTER_ORDER = ("chapter4", "chapter5", "chapter6", "chapter7", "persistence", "schedulers", "forwarding", "tls", "sync",
-                 "faults")
+# The one list of markers, in the story's order: pytest runs the chapters and then the families in
+# this order (pytest_collection_modifyitems); those in RUN_FIRST start labs of their own and go first.
 MARKERS = {
     "chapter4": "the tutorial's chapter 4 files (ha.cf, haresources, authkeys, ldirectord.cf, rc links)",
     "chapter5": "the tutorial's chapter 5 checks (load balancers)",
     "chapter6": "the tutorial's chapter 6 (Apache nodes accept the VIP)",
     "chapter7": "the tutorial's chapter 7 checks (real HTTP, real-server failure, balancer failover)",
     "persistence": "sessions: one client's connections without and with persistent=600 (real HTTP, real cookies)",
+    "schedulers": "every scheduler chapter 1 loads, recognised by its behaviour with real connections",
+    "forwarding": "masquerading (NAT) and tunnelling (IPIP) besides direct routing",
+    "tls": "HTTPS balanced at layer 4 through the VIP; TLS sessions with and without persistence",
     "sync": "LVS connection sync between the balancers, across failover",
     "faults": "crashes, freezes and cut links on the active balancer, measured as clients feel them",
     "cli": "lvslab up/status/exec/shell/curl/fault/down, driven as a person would (starts its own lab)",
     "lifecycle": "the lab's own clean-up after Ctrl-C and hard kills (starts extra labs)",
 }
+RUN_FIRST = ("cli", "lifecycle")
+CHAPTER_ORDER = tuple(name for name in MARKERS if name not in RUN_FIRST)
 _report_key = pytest.StashKey[TutorialReport]()
 _live_labs: list[Lab] = []
 

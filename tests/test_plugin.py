@@ -40,3 +40,20 @@ def test_no_ipvs_and_no_microvm_is_a_usage_error_with_the_fix(pytester, no_ipvs_
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*cannot run the lab here: kernel 6.18.0 has no usable IPVS (CONFIG_IP_VS is not set)*",
                                  "*fix: apt-get install qemu-system-x86*"])
+
+
+def test_markers_are_listed_once_in_story_order_and_every_used_one_is_known():
+    """One place for the markers (issue 8 point 10): the plugin's MARKERS; pyproject lists none."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from lab.pytest_plugin import CHAPTER_ORDER, MARKERS, RUN_FIRST
+
+    root = Path(__file__).parents[1]
+    options = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "markers" not in options and "--strict-markers" in options["addopts"]
+    used = {m for f in (root / "scenarios").glob("*.py") for m in re.findall(r"pytest\.mark\.(\w+)", f.read_text())}
+    assert used - {"parametrize", "skipif", "usefixtures", "timeout", "xfail"} <= set(MARKERS)
+    assert CHAPTER_ORDER[:4] == ("chapter4", "chapter5", "chapter6", "chapter7")
+    assert set(CHAPTER_ORDER) | set(RUN_FIRST) == set(MARKERS)
