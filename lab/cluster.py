@@ -158,6 +158,15 @@ def load_cluster(path: Path | None = None) -> Cluster:
     )
 
 
+def web_names(path: Path | None = None) -> frozenset[str]:
+    """The real servers' names (each answers with a page naming it), for scenarios to compare
+    against at import; read leniently like node_names (a `--lab` run reports a broken file)."""
+    try:
+        return frozenset(spec.name for spec in load_cluster(path).realservers)
+    except LabError:
+        return frozenset()
+
+
 def node_names(path: Path | None = None) -> list[str]:
     """The nodes' names, read leniently: whatever else is wrong, never raises.
 

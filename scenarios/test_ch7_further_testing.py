@@ -13,12 +13,13 @@ import pytest
 
 from lab import tutorial as doc
 from lab.checks.cluster import vip_holders, wait_for_active
+from lab.cluster import web_names
 from lab.wait import wait_until
 from scenarios.steps import (check_ipvs_table, check_ldirectord, check_site, check_standby_heartbeat,
                              check_sync_daemon, check_vip_listing, reaching_the_fallback)
 
 pytestmark = [pytest.mark.chapter7, pytest.mark.usefixtures("chapter7_cluster")]
-WEB = {"webserver1", "webserver2"}
+WEB = web_names()  # the real servers of lab/cluster.json
 TABLE_WITHOUT_WEBSERVER1 = doc.CH6_IPVSADM_ACTIVE.replace("192.168.0.101:80             Route   1",
                                                           "192.168.0.101:80             Route   0")
 TABLE_BOTH_DOWN = doc.CH5_IPVSADM_ACTIVE  # quiescent real servers, the fallback back in

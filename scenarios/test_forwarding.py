@@ -17,12 +17,13 @@ import pytest
 
 from lab.checks.http import served_by
 from lab.checks.ipvsadm import parse_stats, parse_table
+from lab.cluster import web_names
 from lab.service import FORWARD_NAMES, active_balancer
 from lab.wait import wait_until
 from scenarios.steps import ask
 
 pytestmark = [pytest.mark.forwarding, pytest.mark.usefixtures("chapter7_cluster")]
-WEB = {"webserver1", "webserver2"}
+WEB = web_names()  # the real servers of lab/cluster.json
 NODES_TO_PREPARE = ("realserver", "balancer")
 ESTIMATOR_TICK = 2.2
 

@@ -12,12 +12,13 @@ from collections import Counter
 import pytest
 
 from lab.checks.ipvsadm import parse_connections, parse_table
+from lab.cluster import web_names
 from lab.service import active_balancer
 from scenarios.steps import browse
 from lab.wait import wait_until
 
 pytestmark = [pytest.mark.persistence, pytest.mark.usefixtures("chapter7_cluster")]
-WEB = {"webserver1", "webserver2"}
+WEB = web_names()  # the real servers of lab/cluster.json
 COMMENT = "After I added the option \"persistent\" to ldirectord.cf it worked: ... persistent=600"
 
 

@@ -17,11 +17,12 @@ import pytest
 
 from lab.checks.http import served_by
 from lab.checks.ipvsadm import parse_table
+from lab.cluster import web_names
 from lab.service import active_balancer
 from lab.stages import wait_for_real_servers
 
 pytestmark = [pytest.mark.tls, pytest.mark.usefixtures("chapter7_cluster")]
-WEB = {"webserver1", "webserver2"}
+WEB = web_names()  # the real servers of lab/cluster.json
 PORT = 443
 CERT = "/etc/ssl/certs/ssl-cert-snakeoil.pem"
 TRUSTED = "/etc/ssl/lab-web-nodes.pem"

@@ -55,3 +55,16 @@ def test_service_settings_are_shown_only_by_a_table_with_exactly_those_services(
     assert not ok and "192.168.0.105:443" in differences
     ok, differences = ServiceSettings().shown_by(parse_table(golden("ipvsadm-ch5-active.txt")), cluster)
     assert not ok and "weight 1" in differences  # chapter 5: real servers still at weight 0
+
+
+def test_web_names_come_from_the_cluster_file_and_never_raise(tmp_path):
+    """The scenarios' set of web nodes is read from the cluster data (one place), leniently."""
+    from lab.cluster import web_names
+
+    assert web_names() == {"webserver1", "webserver2"}
+    data = json.loads(DEFAULT_CLUSTER_FILE.read_text())
+    data["nodes"][1]["name"] = "web2"
+    (tmp_path / "renamed.json").write_text(json.dumps(data))
+    assert web_names(tmp_path / "renamed.json") == {"webserver1", "web2"}
+    (tmp_path / "broken.json").write_text("{")
+    assert web_names(tmp_path / "broken.json") == frozenset()
