@@ -3,7 +3,7 @@
 
     python3 loadgen.py --url http://192.168.0.105/ --rate 20 --duration 40 --out /run/lab-load.json
 
-Starts one request every 1/rate seconds for `duration` seconds, each on a new TCP connection
+Starts one request every 1/rate seconds for `duration` seconds (or until the --stop file appears), each on a new TCP connection
 (as a new browser would) in its own thread, so a hanging request does not hold the next one
 back; each gives up after --timeout. Then it stops by itself and writes one JSON list: each
 request's start (the node's wall clock), outcome, latency and the real server that answered
@@ -46,7 +46,7 @@ def one_request(host: str, port: int, path: str, timeout: float) -> dict:
     return {"start": started, "ok": ok, "latency": time.monotonic() - t0, "server": server, "error": error}
 
 
-def run(url: str, rate: float, duration: float, timeout: float, started: str = "") -> list[dict]:
+def run(url: str, rate: float, duration: float, timeout: float, started: str = "", stop: str = "") -> list[dict]:
     parts = urlsplit(url)
     host, port, path = parts.hostname or "", parts.port or 80, parts.path or "/"
     results: list[dict] = []
@@ -65,6 +65,8 @@ def run(url: str, rate: float, duration: float, timeout: float, started: str = "
         delay = begin + i / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        if stop and i % int(max(1, rate)) == 0 and os.path.exists(stop):  # asked to end early
+            break
         thread = threading.Thread(target=worker, daemon=True)
         thread.start()
         threads.append(thread)
@@ -81,8 +83,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, required=True, help="seconds; then it stops by itself")
     parser.add_argument("--timeout", type=float, default=2.0, help="a request's time limit (s)")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--stop", default="", help="end early once this file exists (checked each second)")
     args = parser.parse_args()
-    results = run(args.url, args.rate, args.duration, args.timeout, started=args.out + ".started")
+    results = run(args.url, args.rate, args.duration, args.timeout, started=args.out + ".started", stop=args.stop)
     partial = args.out + ".partial"
     with open(partial, "w") as out:
         json.dump(results, out)

@@ -7,8 +7,8 @@
 
 The load generator (lab/loadgen.py) runs on the client node as a process of its own (so every
 provider can run it) and stops by itself; this process only reads its file at the end. The
-sampler asks each balancer `ip addr show <lan>` every `interval` seconds from a thread: the VIP
-is kernel state, so a frozen node's listing is read too (a new command enters it unfrozen).
+sampler reads each balancer's LAN addresses (Lab.lan_addresses: netlink on netns, `ip addr` elsewhere)
+every `interval` seconds from a thread: the VIP is kernel state, so a frozen node's is read too.
 It is also the invariant monitor: `windows_with_two_holders()` lists where more than one
 balancer held the VIP.
 """
@@ -23,15 +23,13 @@ import threading
 import time
 from pathlib import Path
 
-from lab.checks.ipaddr import parse_interface
-from lab.errors import LabError
 from lab.providers.base import Lab
 from lab.timeline import Event, HolderSample, Request, Timeline, multi_holder_windows
 
 LOADGEN = Path(__file__).with_name("loadgen.py")
 ON_CLIENT = "/usr/local/lib/lvslab-loadgen.py"
 OUT = "/run/lvslab-load-{token}.json"  # one per recording: an abandoned load may still be running
-READ_TIMEOUT = 3.0  # a reading caught by a freeze is killed after this and counted unknown
+READ_TIMEOUT = 3.0
 
 
 class Recorder:
@@ -62,16 +60,21 @@ class Recorder:
         self._offset = self._client_clock_offset()
         command = shlex.join(["python3", ON_CLIENT, "--url", f"http://{self.lab.cluster.vip}/", "--rate",
                               str(self.rate), "--duration", str(self.duration), "--timeout", str(self.timeout),
-                              "--out", self.out])
+                              "--out", self.out, "--stop", f"{self.out}.stop"])
         self.client.succeed(f"setsid -f {command} </dev/null >{self.out}.log 2>&1")
         self.client.wait_until_succeeds(["test", "-e", f"{self.out}.started"], timeout=60, interval=0.3)
         self.mark("load started")
+
+    def stop_load(self) -> None:
+        """End the load early (it stops by itself at `duration` anyway)."""
+        self.client.succeed(["touch", f"{self.out}.stop"])
+        self.mark("load stop asked")
 
     def _collect_load(self) -> None:
         self.client.wait_until_succeeds(["test", "-e", self.out], timeout=self.duration + self.timeout + 120,
                                         interval=1)
         raw = json.loads(self.client.succeed(["cat", self.out]))
-        self.client.run(["rm", "-f", self.out, f"{self.out}.started", f"{self.out}.log"])
+        self.client.run(["rm", "-f", self.out, f"{self.out}.started", f"{self.out}.log", f"{self.out}.stop"])
         self.timeline.requests = [Request(start=r["start"] - self._offset, ok=r["ok"], latency=r["latency"],
                                           server=r["server"], error=r["error"]) for r in raw]
         self.timeline.notes["client_clock_offset"] = round(self._offset, 4)
@@ -80,12 +83,10 @@ class Recorder:
     # --- the VIP's holders ------------------------------------------------------------
     def _reading(self, node) -> bool | None:  # noqa: ANN001
         try:
-            result = node.run(["ip", "addr", "show", self.lab.cluster.interface], timeout=READ_TIMEOUT)
-        except LabError:
+            addresses = self.lab.lan_addresses(node.name)
+        except Exception:  # a reading that failed is unknown, never "does not hold"
             return None
-        if not result.ok:
-            return None
-        return self.lab.cluster.vip in parse_interface(result.stdout).addresses
+        return None if addresses is None else self.lab.cluster.vip in addresses
 
     def sample(self) -> HolderSample:
         readings = list(self._pool.map(self._reading, self.balancers))

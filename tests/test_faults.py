@@ -110,3 +110,13 @@ def test_a_node_s_processes_are_found_by_their_pid_namespace():
     own = os.readlink("/proc/self/ns/pid")
     assert os.getpid() in pids_in_namespace(own)
     assert pids_in_namespace("pid:[0]") == []
+
+
+def test_the_vip_sampler_reads_a_node_s_lan_addresses_and_never_takes_a_failure_for_absence(golden):
+    from lab.cluster import load_cluster
+
+    lab = FakeLab(load_cluster(), "lvslab-test")
+    lab.nodes["loadb1"] = ScriptedNode("loadb1", [(0, golden("ip-addr-eth0-active.txt"))])
+    lab.nodes["loadb2"] = ScriptedNode("loadb2", [(1, "Cannot find device")])
+    assert lab.lan_addresses("loadb1") == ["192.168.0.103", "192.168.0.105"]
+    assert lab.lan_addresses("loadb2") is None

@@ -74,6 +74,18 @@ class Lab(ABC):
         (a slow download held open across a failover). Providers that cannot hand one out say so."""
         raise NotImplementedError(f"the {self.provider_name} provider cannot hand out client sockets")
 
+    def lan_addresses(self, node: str) -> list[str] | None:
+        """The IPv4 addresses on the node's LAN interface now, None if it could not be read (a
+        node's kernel state: read even when its processes are frozen). Providers may read it
+        without starting a process in the node (the fault recorder samples it twice a second)."""
+        from lab.checks.ipaddr import parse_interface
+
+        try:
+            result = self.node(node).run(["ip", "addr", "show", self.cluster.interface], timeout=3)
+        except LabError:
+            return None
+        return parse_interface(result.stdout).addresses if result.ok else None
+
     # --- faults (lab/faults.py): what only the provider can do to a whole node -----------
     def freeze(self, node: str) -> int:
         """Stop every process of the node (as a hung host looks from outside); how many."""
