@@ -159,7 +159,7 @@ class VagrantLab(Lab):
         enough to tell a VM still booting from one that booted without an address."""
         parts = []
         for console in sorted((self.jail.folder / "log" / "qemu").glob("*-console.log")):
-            parts.append(f"{console.name} (last lines):\n" + self.jail.tail(f"log/qemu/{console.name}", 8))
+            parts.append(f"{console.name} (last lines):\n" + self.jail.tail(f"log/qemu/{console.name}", 25))
         for leases in sorted((self.jail.folder / "lib" / "dnsmasq").glob("*.status")):
             parts.append(f"DHCP leases {leases.name}:\n" + self.jail.tail(f"lib/dnsmasq/{leases.name}", 40))
         return "\n".join(parts)

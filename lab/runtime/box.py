@@ -32,13 +32,16 @@ BOX_EXTRA = ["systemd", "systemd-sysv", "udhcpc", "openssh-server", "sudo", "lin
 BOX_VERSION = 3
 # eth0 is Vagrant's management network (DHCP from libvirt), by ifupdown and busybox's udhcpc:
 # systemd-networkd took over a minute to start with five VMs under TCG, and once timed out.
-# ifupdown's own dhcp method runs `udhcpc -n` (give up when no lease comes) with busybox's default of
-# 3 requests 3 s apart, and bookworm's ifupdown takes no options for it: a VM starved of CPU by
-# four others can miss all three, never gets an address, and vagrant-libvirt gives up waiting for it
-# (about 600 s, fixed). So the same client is started by hand, with 100 requests (up to 5 minutes).
-# The lab LAN (eth1) is set by lab/provision/lan.sh, in interfaces.d.
+# eth0 is `auto` (networking.service brings it up once, at boot), not `allow-hotplug`: the
+# hotplug unit ifup@eth0.service is bound to the device unit and runs ifdown when that flaps, and
+# a VM did boot to its login prompt holding a DHCP lease (dnsmasq's leases list it) with no
+# address on eth0, answering no ARP, so Vagrant waited for it until its boot_timeout.
+# ifupdown's own dhcp method runs `udhcpc -n` (give up when no lease comes) with busybox's default
+# of 3 requests 3 s apart, and bookworm's ifupdown takes no options for it: a VM starved of CPU by
+# four others can miss all three and never get an address. So the same client is started by hand,
+# with 100 requests (up to 5 minutes).
 INTERFACES = ("source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\n"
-              "allow-hotplug eth0\niface eth0 inet manual\n"
+              "auto eth0\niface eth0 inet manual\n"
               "    up ip link set dev eth0 up\n"
               "    up udhcpc -n -t 100 -T 3 -p /run/udhcpc.eth0.pid -i eth0\n"
               "    down kill $(cat /run/udhcpc.eth0.pid) 2>/dev/null || true\n")
@@ -57,7 +60,10 @@ MASKED_UNITS = ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer
                 "modprobe@drm.service", "modprobe@fuse.service", "modprobe@efi_pstore.service",
                 "modprobe@loop.service", "modprobe@dm_mod.service", "modprobe@configfs.service",
                 "systemd-pstore.service", "getty@tty1.service"]
-KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 biosdevname=0 mitigations=off quiet"
+# systemd.show_status: with the kernel quiet, systemd still prints each unit starting, failing
+# or stopping on the serial console, which a failed bring-up shows (and saves) as evidence.
+KERNEL_CMDLINE = ("root=/dev/vda rw console=ttyS0 net.ifnames=0 biosdevname=0 mitigations=off quiet "
+                  "systemd.show_status=1")
 # A small initramfs: only what finds an ext4 root on virtio (unpacking Debian's default one
 # with every storage driver costs seconds per VM under TCG).
 INITRAMFS_HOOKS = (
