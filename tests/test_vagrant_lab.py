@@ -152,3 +152,42 @@ def test_evidence_includes_what_only_the_provider_sees_and_never_raises(tmp_path
     assert "journalctl" in (tmp_path / "a" / "client.txt").read_text()
     evidence.collect(BrokenLab(), tmp_path / "b")
     assert "console gone" in (tmp_path / "b" / "provider-evidence-error.txt").read_text()
+
+
+def test_vagrant_up_boots_again_once_and_says_so_then_gives_up_with_the_consoles(monkeypatch, tmp_path):
+    """A VM that does not boot (Vagrant destroys it) gets one more `vagrant up`; the failed
+    attempt's consoles are kept and its time is a figure; a second failure is a LabError."""
+    import subprocess
+
+    from lab import log
+    from lab.cluster import load_cluster
+    from lab.errors import LabError
+    from lab.providers.vagrant import VagrantLab
+    from lab.runtime import image
+
+    monkeypatch.setattr(image, "cache_dir", lambda: tmp_path)
+    the_lab = VagrantLab(load_cluster(), "lvslab-vg-test")
+    consoles = the_lab.jail.folder / "log" / "qemu"
+    consoles.mkdir(parents=True)
+    (consoles / "webserver1-console.log").write_text("Debian GNU/Linux 12 lvslab ttyS0\n\nlvslab login:\n")
+
+    class Runner:
+        def __init__(self, failures):
+            self.failures, self.calls = failures, 0
+
+        def up(self, **_):
+            self.calls += 1
+            if self.calls <= self.failures:
+                raise subprocess.CalledProcessError(1, "vagrant up")
+            return iter(["==> webserver1: Machine booted and ready!\n"])
+
+    log.timings.clear()
+    once = Runner(failures=1)
+    the_lab._up(once)
+    assert once.calls == 2
+    assert (the_lab.jail.folder / "log" / "attempt-1" / "webserver1-console.log").is_file()
+    assert [t for t, _ in log.timings] == ["lab: vagrant up attempt 1 failed, VMs not up booted again"]
+    with pytest.raises(LabError) as failed:
+        the_lab._up(Runner(failures=2))
+    assert "webserver1-console.log (last lines):" in failed.value.what and "lvslab login:" in failed.value.what
+    log.timings.clear()

@@ -40,6 +40,7 @@ LAN_INTERFACE = "eth1"
 # the script starts (and that keeps its inherited stdout) cannot hold the command open.
 WRAPPER = ('o=${TMPDIR:-/tmp}/lvslab-cmd-$$.out e=${TMPDIR:-/tmp}/lvslab-cmd-$$.err; /bin/sh -c "$0" >"$o" 2>"$e"; rc=$?; '
            'cat "$o"; cat "$e" >&2; rm -f "$o" "$e"; exit $rc')
+UP_ATTEMPTS = 2  # vagrant up, and once more for VMs that did not boot
 PROGRESS_WORDS = ("Uploading base box", "Starting domain", "Waiting for machine to boot", "Machine booted",
                   "rror")  # the lines of `vagrant up` shown as progress
 SSH_OPTIONS = ("ControlMaster auto", "ControlPersist 30m", "ServerAliveInterval 10", "LogLevel ERROR",
@@ -130,15 +131,7 @@ class VagrantLab(Lab):
         self.jail.start()
         runner = self._vagrant()
         with log.step(f"lab: vagrant up --no-provision, {len(self.cluster.nodes)} VMs under {self.accel.name.upper()}"):
-            try:
-                for line in runner.up(no_provision=True, provider="libvirt", stream_output=True):
-                    line = line.rstrip()
-                    if any(word in line for word in PROGRESS_WORDS):
-                        log.info(line)
-            except subprocess.CalledProcessError as error:
-                raise LabError(f"vagrant up failed (exit {error.returncode}); libvirtd said:\n"
-                               + self.jail.tail("log/libvirtd.log", 12) + "\n" + self._boot_evidence(),
-                               f"see {self.jail.folder} (console logs under log/qemu/)") from None
+            self._up(runner)
         config = runner.ssh_config()
         lines = []
         for raw in config.splitlines():
@@ -153,6 +146,31 @@ class VagrantLab(Lab):
         with log.step(f"network: {self.cluster.interface} of every VM on the lab LAN"):
             self._wire()
         self._record_boots()
+
+    def _up(self, runner) -> None:  # noqa: ANN001 - python-vagrant's Vagrant
+        """`vagrant up`, and once more if it fails: a VM that did not boot (Vagrant destroys it)
+        is booted again, the others are left running. Not a repair of the cluster under test
+        (nothing is provisioned yet); the failed attempt is logged with its evidence, kept in
+        the lab's folder, and shown as a figure in the report."""
+        for attempt in range(1, UP_ATTEMPTS + 1):
+            started = time.monotonic()
+            try:
+                for line in runner.up(no_provision=True, provider="libvirt", stream_output=True):
+                    line = line.rstrip()
+                    if any(word in line for word in PROGRESS_WORDS):
+                        log.info(line)
+                return
+            except subprocess.CalledProcessError as error:
+                said = (f"vagrant up failed (exit {error.returncode}); libvirtd said:\n"
+                        + self.jail.tail("log/libvirtd.log", 12) + "\n" + self._boot_evidence())
+                if attempt == UP_ATTEMPTS:
+                    raise LabError(said, f"see {self.jail.folder} (console logs under log/qemu/, "
+                                         "earlier attempts under log/attempt-N/)") from None
+                kept = self.jail.folder / "log" / f"attempt-{attempt}"
+                shutil.copytree(self.jail.folder / "log" / "qemu", kept, dirs_exist_ok=True)
+                log.info(f"{said}\n(consoles kept in {kept}); booting the VMs that are not up again, once")
+                log.timings.append((f"lab: vagrant up attempt {attempt} failed, VMs not up booted again",
+                                    time.monotonic() - started))
 
     def _boot_evidence(self) -> str:
         """What each VM's serial console last said, and the management network's DHCP leases:
