@@ -41,8 +41,8 @@ DIFFERENCES: tuple[Difference, ...] = (
                "the lab supplies lab/provision/LVSSyncDaemonSwap (master start/stop/status); its status reads "
                "`ipvsadm -L --daemon` and prints `master running (mcast=eth0, syncid=0)`"),
     Difference("sync-threads", "5", "the sync daemon is the kernel thread ipvs_syncmaster",
-               "since Linux 3.x its threads are named ipvs-m:SYNCID:N (backup ipvs-b:...), and a node in its "
-               "own PID namespace cannot see kernel threads",
+               "since Linux 3.x its threads are named ipvs-m:GEN:ID (backup ipvs-b:...; GEN numbers the "
+               "namespace's IPVS, not the sync id), and a node in its own PID namespace cannot see kernel threads",
                "sync daemon state is read with `ipvsadm -L --daemon`, per network namespace"),
     Difference("fallback-local", "5", "fallback 127.0.0.1:80 shown with Forward `Local`",
                "Linux no longer marks local real servers: it shows `Route`",

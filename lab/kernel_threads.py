@@ -1,11 +1,12 @@
 """The IPVS sync daemons as the kernel runs them: kernel threads, read where this process can see them.
 
-Since Linux 3.x a sync daemon is one or more kernel threads named ipvs-m:SYNCID:N (master) or
-ipvs-b:SYNCID:N (backup); the tutorial's ps showed ipvs_syncmaster. No node sees them: each
-runs in its own PID namespace. The nodes of a netns lab share the kernel this process runs on
-(the microVM's, or a host's with IPVS), so its /proc lists them, for every node at once: the
-threads do not say which network namespace they serve. A lab of VMs or one reached through its
-agent (`lvslab up`) cannot be read from here: None.
+Since Linux 3.x a sync daemon is one or more kernel threads named ipvs-m:GEN:ID (master) or
+ipvs-b:GEN:ID (backup): ip_vs_sync.c starts them with kthread_run(..., name, ipvs->gen, id),
+GEN numbering the network namespace's IPVS instance (seen: ipvs-m:4:0), not the sync id. The
+tutorial's ps showed ipvs_syncmaster. No node sees them: each runs in its own PID namespace.
+The nodes of a netns lab share the kernel this process runs on (the microVM's, or a host's with
+IPVS), so its /proc lists them, for every node (and every lab) on that kernel at once. A lab of
+VMs or one reached through its agent (`lvslab up`) cannot be read from here: None.
 """
 
 from __future__ import annotations
