@@ -32,18 +32,20 @@ BOX_EXTRA = ["systemd", "systemd-sysv", "udhcpc", "openssh-server", "sudo", "lin
 BOX_VERSION = 3
 # eth0 is Vagrant's management network (DHCP from libvirt), by ifupdown and busybox's udhcpc:
 # systemd-networkd took over a minute to start with five VMs under TCG, and once timed out.
-# eth0 is `auto` (networking.service brings it up once, at boot), not `allow-hotplug`: the
-# hotplug unit ifup@eth0.service is bound to the device unit and runs ifdown when that flaps, and
-# a VM did boot to its login prompt holding a DHCP lease (dnsmasq's leases list it) with no
-# address on eth0, answering no ARP, so Vagrant waited for it until its boot_timeout.
-# ifupdown's own dhcp method runs `udhcpc -n` (give up when no lease comes) with busybox's default
-# of 3 requests 3 s apart, and bookworm's ifupdown takes no options for it: a VM starved of CPU by
-# four others can miss all three and never get an address. So the same client is started by hand,
-# with 100 requests (up to 5 minutes).
+# eth0 is `auto` (networking.service brings it up once, at boot), not `allow-hotplug` (whose
+# ifup@eth0.service is bound to the device unit and takes the interface down when that flaps).
+# The DHCP client is busybox's udhcpc, started by hand because bookworm's ifupdown passes it no
+# options. What a VM's own journal showed when it booted without an address (two of five VMs,
+# once): discover, offer, then "broadcasting select" three times with no ACK, and with ifupdown's
+# `-n` udhcpc gives up at once ("no lease, failing"), although dnsmasq had committed the lease;
+# the jail's neighbour table had that address INCOMPLETE (dnsmasq unicasts its replies to an
+# address the VM does not answer ARP for until it is configured). So:
+#   -B  ask for broadcast replies (no ARP needed to reach a VM that has no address yet);
+#   -b  go on asking in the background instead of failing the boot (-t 5 -T 3 a round, -A 5 between).
 INTERFACES = ("source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\n"
               "auto eth0\niface eth0 inet manual\n"
               "    up ip link set dev eth0 up\n"
-              "    up udhcpc -n -t 100 -T 3 -p /run/udhcpc.eth0.pid -i eth0\n"
+              "    up udhcpc -B -b -t 5 -T 3 -A 5 -p /run/udhcpc.eth0.pid -i eth0\n"
               "    down kill $(cat /run/udhcpc.eth0.pid) 2>/dev/null || true\n")
 # Units a plain Debian boot would start that the tutorial's nodes must not run on their own
 # (provisioning starts apache2 and heartbeat; heartbeat starts ldirectord), and timers that
