@@ -38,6 +38,7 @@ MARKERS = {
     "chapter5": "the tutorial's chapter 5 checks (load balancers)",
     "chapter6": "the tutorial's chapter 6 (Apache nodes accept the VIP)",
     "chapter7": "the tutorial's chapter 7 checks (real HTTP, real-server failure, balancer failover)",
+    "parallel": "a second complete lab beside the first in one kernel: own VIP holder, own IPVS table, no crossing",
     "persistence": "sessions: one client's connections without and with persistent=600 (real HTTP, real cookies)",
     "schedulers": "every scheduler chapter 1 loads, recognised by its behaviour with real connections",
     "forwarding": "masquerading (NAT) and tunnelling (IPIP) besides direct routing",
