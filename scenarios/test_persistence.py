@@ -84,7 +84,7 @@ def test_ipvsadm_shows_persistent_600_and_the_persistence_template(lab, tutorial
 def test_when_its_server_fails_the_persistent_client_moves_to_the_other(lab, tutorial, sessions, persistent):
     source = lab.cluster.by_role("client")[0].aliases[1]
     server = browse(lab, sessions, 1, source=source)[0]["server"]
-    other = (WEB - {server}).pop()
+    other, = WEB - {server}  # the one other web node
     active = lab.node(active_balancer(lab))
     failed = lab.node(server)
     failed.succeed("/etc/init.d/apache2 stop")
