@@ -56,11 +56,18 @@ def run_floor() -> float:
     plan = REPORTS / "floor-plan.sh"
     REPORTS.mkdir(exist_ok=True)
     plan.write_text(floor_plan())
-    proc = subprocess.run(["bash", str(HERE / "runtime/floor.sh"), str(image.image_root()), str(plan)],
-                          stdout=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"bench: the floor script failed (exit {proc.returncode})")
-    return float(proc.stdout.split()[-1])
+    said = REPORTS / "floor-seconds.txt"
+    # Its output to a file, not a pipe (a process left holding a pipe would keep us waiting), and
+    # a time limit: the floor never takes the bench down with it.
+    with said.open("w") as out:
+        try:
+            rc = subprocess.run(["bash", str(HERE / "runtime/floor.sh"), str(image.image_root()), str(plan)],
+                                stdout=out, timeout=900).returncode
+        except subprocess.TimeoutExpired:
+            raise SystemExit("bench: the floor script did not finish in 900 s") from None
+    if rc != 0:
+        raise SystemExit(f"bench: the floor script failed (exit {rc})")
+    return float(said.read_text().split()[-1])
 
 
 def cli_latency() -> dict[str, float]:
