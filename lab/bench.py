@@ -60,10 +60,13 @@ def run_floor() -> float:
     # Its output to a file, not a pipe (a process left holding a pipe would keep us waiting), and
     # a time limit: the floor never takes the bench down with it.
     with said.open("w") as out:
+        proc = subprocess.Popen(["bash", str(HERE / "runtime/floor.sh"), str(image.image_root()), str(plan)],
+                                stdout=out)
         try:
-            rc = subprocess.run(["bash", str(HERE / "runtime/floor.sh"), str(image.image_root()), str(plan)],
-                                stdout=out, timeout=900).returncode
+            rc = proc.wait(timeout=900)
         except subprocess.TimeoutExpired:
+            proc.terminate()  # SIGTERM: floor.sh's EXIT trap removes its nodes and namespaces
+            proc.wait(timeout=120)
             raise SystemExit("bench: the floor script did not finish in 900 s") from None
     if rc != 0:
         raise SystemExit(f"bench: the floor script failed (exit {rc})")
