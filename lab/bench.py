@@ -44,7 +44,7 @@ def floor_plan() -> str:
     cluster = load_cluster()
     lines = [f"export {key}={shlex.quote(value)}" for key, value in cluster.provision_env().items()]
     nodes = " ".join(f"{n.name}:{n.role}:{','.join((n.address, *n.aliases))}" for n in cluster.nodes)
-    hosts = "\n".join(["127.0.0.1\tlocalhost"] + [f"{n.address}\t{n.name}.{cluster.domain}\t{n.name}" for n in cluster.nodes])
+    hosts = "\n".join(["127.0.0.1\tlocalhost", *cluster.hosts_lines()])
     lines += [f"NODES={shlex.quote(nodes)}", f"IFACE={cluster.interface}", f"PREFIXLEN={cluster.prefixlen}",
               f"BROADCAST={cluster.broadcast}", f"VIP={cluster.vip}", f"PREFERRED={cluster.preferred_balancer.name}",
               f"HOSTS={shlex.quote(hosts)}"]

@@ -92,6 +92,10 @@ class Cluster:
         """address:port of a web node's service, as ipvsadm names it."""
         return f"{self.node(name).address}:{self.service.port}"
 
+    def hosts_lines(self) -> list[str]:
+        """/etc/hosts lines naming every node (address, FQDN, short name), as each provider writes them."""
+        return [f"{n.address}\t{n.name}.{self.domain}\t{n.name}" for n in self.nodes]
+
     def provision_env(self) -> dict[str, str]:
         """The topology as the environment the provisioning scripts read (LAB_*)."""
         svc, stack = self.service, self.stack

@@ -140,8 +140,7 @@ class NetnsLab(Lab):
         for sub in ("upper/etc", "upper/usr/lib/lvslab", "work", "root"):
             (node_dir / sub).mkdir(parents=True)
         (node_dir / "upper/etc/hostname").write_text(f"{spec.name}\n")
-        hosts = ["127.0.0.1\tlocalhost"] + [
-            f"{n.address}\t{n.name}.{self.cluster.domain}\t{n.name}" for n in self.cluster.nodes]
+        hosts = ["127.0.0.1\tlocalhost", *self.cluster.hosts_lines()]
         (node_dir / "upper/etc/hosts").write_text("\n".join(hosts) + "\n")
         shutil.copy(HERE / "netns-boot.sh", node_dir / "upper/usr/lib/lvslab/boot")
         modules = Path("/lib/modules") / os.uname().release

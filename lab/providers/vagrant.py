@@ -193,7 +193,7 @@ class VagrantLab(Lab):
                 log.timings.append((f"lab: boot of VM {node.name} (systemd-analyze: kernel + userspace)", seconds))
 
     def _wire(self) -> None:
-        hosts = "\n".join(f"{n.address}\t{n.name}.{self.cluster.domain}\t{n.name}" for n in self.cluster.nodes)
+        hosts = "\n".join(self.cluster.hosts_lines())
         script = (PROVISION_DIR / "lan.sh").read_text()
 
         def wire(node: Node) -> None:
