@@ -172,11 +172,15 @@ class VagrantLab(Lab):
                 log.timings.append((f"lab: vagrant up attempt {attempt} failed, VMs not up booted again",
                                     time.monotonic() - started))
 
+    def _consoles(self) -> list[Path]:
+        """Each VM's serial console log, as libvirt writes it in the jail."""
+        return sorted((self.jail.folder / "log" / "qemu").glob("*-console.log"))
+
     def _boot_evidence(self) -> str:
         """What each VM's serial console last said, and the management network's DHCP leases:
         enough to tell a VM still booting from one that booted without an address."""
         parts = []
-        for console in sorted((self.jail.folder / "log" / "qemu").glob("*-console.log")):
+        for console in self._consoles():
             parts.append(f"{console.name} (last lines):\n" + self.jail.tail(f"log/qemu/{console.name}", 25))
         for leases in sorted((self.jail.folder / "lib" / "dnsmasq").glob("*.status")):
             parts.append(f"DHCP leases {leases.name}:\n" + self.jail.tail(f"lib/dnsmasq/{leases.name}", 40))
@@ -239,7 +243,7 @@ class VagrantLab(Lab):
 
     def save_evidence(self, folder: Path) -> None:
         """Each VM's serial console (kernel and systemd messages, as libvirt logged them)."""
-        for console in sorted((self.jail.folder / "log" / "qemu").glob("*-console.log")):
+        for console in self._consoles():
             shutil.copy(console, folder / console.name)
 
     # --- teardown ---------------------------------------------------------------------
