@@ -71,17 +71,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 _run_folder_key = pytest.StashKey[Path]()
 
 
-def _reports(config: pytest.Config) -> Path:
+def reports_folder(config: pytest.Config) -> Path:
+    """This run's report folder (--lab-reports, else a new one under reports/runs/): where the
+    report, evidence and lab.log go, and scenarios keep their own records too."""
     if config.option.lab_reports:
         return (config.invocation_params.dir / config.option.lab_reports).resolve()
     if _run_folder_key not in config.stash:  # made on first use: only a lab run has one
         config.stash[_run_folder_key] = report_runs.new_run_folder((config.invocation_params.dir / "reports").resolve())
     return config.stash[_run_folder_key]
-
-
-def reports_folder(config: pytest.Config) -> Path:
-    """This run's report folder (--lab-reports): where scenarios keep their own records too."""
-    return _reports(config)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -100,7 +97,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
             raise pytest.UsageError(str(error)) from None
     if config.option.lab is None or config.option.lab_reuse:
         return None  # no lab, or one that already runs elsewhere: this process drives it
-    reports = _reports(config)
+    reports = reports_folder(config)
     if config.option.xmlpath is None:
         config.option.xmlpath = str(reports / "junit.xml")
         if not detect.in_microvm():
@@ -146,8 +143,8 @@ def _unfinished(config: pytest.Config) -> None:
     the last run's green report. The session's own report replaces it when the run ends."""
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     TutorialReport(header=[f"a run started {started} has not written its report: it did not finish, "
-                           "or stopped before its tests (see the pytest output and lab.log)"]).write(_reports(config))
-    report_runs.point_latest(_reports(config))
+                           "or stopped before its tests (see the pytest output and lab.log)"]).write(reports_folder(config))
+    report_runs.point_latest(reports_folder(config))
 
 
 class _Outcomes:
@@ -189,7 +186,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_report_key] = TutorialReport()
     config.pluginmanager.register(_Outcomes(config), "lvslab-outcomes")
     if (config.option.lab or config.option.lab_reuse) and not hasattr(config, "workerinput"):
-        log.add_sink(_reports(config) / "lab.log")
+        log.add_sink(reports_folder(config) / "lab.log")
         log.terminal_writer = _live_writer(config)
 
 
@@ -249,7 +246,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     outcome = yield
     report = outcome.get_result()
     if report.failed and report.when in ("setup", "call") and _live_labs:
-        folder = evidence.folder_for(_reports(item.config), item.nodeid)
+        folder = evidence.folder_for(reports_folder(item.config), item.nodeid)
         try:
             evidence.collect(_live_labs[-1], folder)
             report.sections.append(("lvslab evidence", f"saved under {folder}"))
@@ -266,9 +263,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report.header.append(f"pytest exit status {int(exitstatus)}")
         report.figures.update({title: f"{seconds:.1f} s" for title, seconds in log.timings
                                if title.startswith(("lab:", "stage ", "provisioning", "chapter"))})
-        for path in report.write(_reports(config)):
+        for path in report.write(reports_folder(config)):
             log.info(f"report: {path}")
-        report_runs.point_latest(_reports(config))
+        report_runs.point_latest(reports_folder(config))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
