@@ -12,6 +12,9 @@
     lvslab image          build (or show) the cached Debian node image
     lvslab differences    print where bookworm differs from the tutorial (markdown)
     lvslab bench          print the benchmark figures (bring-up, suite, floor); --lab=vagrant for the VMs
+    lvslab compare [RUN_FOLDER ...] [--out DIR]
+                          one table of runs side by side, a column per stack × release (default: every
+                          run under reports/compare/), written to DIR/comparison.md and .html
 
 The tutorial's checks themselves run with pytest: `pytest scenarios/ --lab=netns`.
 """
@@ -74,6 +77,24 @@ def _bench(args: argparse.Namespace) -> int:
     return bench.inner() if args.inner else bench.outer()
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lab.compare import RESULTS, load_run, write_comparison
+
+    folders = [Path(f) for f in args.runs]
+    if not folders:
+        base = Path("reports/compare")
+        folders = sorted(f for f in base.iterdir() if (f / RESULTS).is_file()) if base.is_dir() else []
+        if not folders:
+            raise LabError(f"no run to compare: {base}/ has no report folder with {RESULTS}",
+                           "run ./run.sh compare (each stack's tests into reports/compare/<stack>-<release>/), "
+                           "or name the runs' report folders: lvslab compare reports/runs/A reports/runs/B")
+    for path in write_comparison([load_run(f) for f in folders], Path(args.out)):
+        print(path)
+    return 0
+
+
 def _lab_commands(sub: argparse._SubParsersAction) -> None:
     from lab import cli_lab, remote
     from lab.runtime.choose import KERNEL_CHOICES
@@ -123,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--lab", choices=["netns", "vagrant"], default="netns",
                               help="which lab to measure (vagrant: beside the last netns figures)")
     bench_parser.set_defaults(func=_bench)
+    compare = sub.add_parser("compare", help="runs side by side: each test's verdict by stack × release, "
+                                             "what differs, the figures")
+    compare.add_argument("runs", nargs="*", metavar="RUN_FOLDER",
+                         help="report folders of runs (--lab-reports); default: those under reports/compare/")
+    compare.add_argument("--out", default="reports", metavar="DIR",
+                         help="where comparison.md and .html go (default %(default)s)")
+    compare.set_defaults(func=_compare)
     return parser
 
 

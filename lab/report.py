@@ -10,6 +10,7 @@ with the bookworm differences.
 from __future__ import annotations
 
 import html
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,14 @@ def _outputs_html(r: CheckRecord) -> str:
             f"<p>observed:</p><pre>{esc(r.observed or '(nothing)')}</pre>")
 
 
+# pytest's outcomes from best to worst: a test's outcome in results.json is the worst it had.
+SEVERITY = ("", "passed", "xfailed", "skipped", "xpassed", "failed", "error")
+
+
+def _severity(outcome: str) -> int:
+    return SEVERITY.index(outcome) if outcome in SEVERITY else SEVERITY.index("failed")
+
+
 @dataclass
 class TutorialReport:
     header: list[str] = field(default_factory=list)
@@ -91,6 +100,8 @@ class TutorialReport:
     section_figures: dict[str, dict[str, str]] = field(default_factory=dict)
     outcomes: list[RunOutcome] = field(default_factory=list)
     current_test: str = ""
+    stack: str = "heartbeat"   # the software of the balancer pair (--lab-stack); results.json says it
+    release: str = "bookworm"  # the Debian release of the nodes
 
     def figure(self, section: str, name: str, value: str) -> None:
         """An observed figure (a spread of connections, a delay, an outcome) shown in its section."""
@@ -176,7 +187,30 @@ class TutorialReport:
         md, page = folder / "tutorial-report.md", folder / "tutorial-report.html"
         md.write_text(self.markdown())
         page.write_text(self.html())
+        self.write_results(folder)
         return [md, page]
+
+    def write_results(self, folder: Path) -> Path:
+        """folder/results.json: what `lvslab compare` reads (lab/compare.py)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "results.json"
+        path.write_text(json.dumps(self.results(), indent=1) + "\n")
+        return path
+
+    def results(self) -> dict:
+        """The run for a comparison: its stack and release, each test's worst outcome and its
+        checks' verdicts and notes, and the figures (the run's own under "run")."""
+        tests: dict[str, dict] = {}
+        for o in self.outcomes:
+            entry = tests.setdefault(o.test, {"outcome": o.outcome, "checks": []})
+            if _severity(o.outcome) > _severity(entry["outcome"]):
+                entry["outcome"] = o.outcome
+        for r in self.records:
+            if r.test:
+                tests.setdefault(r.test, {"outcome": "", "checks": []})["checks"].append(
+                    {"title": r.title, "verdict": r.verdict, "note": r.note})
+        return {"stack": self.stack, "release": self.release, "written": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "tests": tests, "figures": {**self.section_figures, "run": dict(self.figures)}}
 
     def _summary(self) -> str:
         counts = {v: sum(r.verdict == v for r in self.records) for v in ("PASS", "FAIL", "ERROR")}
