@@ -16,7 +16,8 @@ import time
 import pytest
 
 from lab.checks.http import served_by
-from lab.checks.ipvsadm import parse_stats, parse_table
+from lab.checks.cluster import service_stats, settled_stats
+from lab.checks.ipvsadm import parse_table
 from lab.cluster import web_names
 from lab.service import FORWARD_NAMES, active_balancer
 from lab.wait import wait_until
@@ -25,7 +26,6 @@ from scenarios.steps import ask
 pytestmark = [pytest.mark.forwarding, pytest.mark.usefixtures("chapter7_cluster")]
 WEB = web_names()  # the real servers of lab/cluster.json
 NODES_TO_PREPARE = ("realserver", "balancer")
-ESTIMATOR_TICK = 2.2
 
 
 def prepare(lab, provisioner, method: str) -> None:
@@ -69,20 +69,14 @@ def answering(lab, method: str) -> str:
 
 
 def stats(lab) -> dict:
-    balancer = lab.node(active_balancer(lab))
-    return parse_stats(balancer.succeed("ipvsadm -L -n --stats --exact"))[f"{lab.cluster.vip}:{lab.cluster.service.port}"]
+    return service_stats(lab.node(active_balancer(lab)), f"{lab.cluster.vip}:{lab.cluster.service.port}")
 
 
 def counted(lab, before: dict) -> dict:
-    """The counters once IPVS has counted the new packets: the kernel sums its per-CPU counters
-    into what ipvsadm reads only every 2 s (the rate estimator's tick)."""
-    def grew() -> tuple[bool, object]:
-        now = stats(lab)[""]
-        return now.in_packets > before[""].in_packets, now
-
-    wait_until(grew, timeout=10, interval=0.5, what="IPVS to count the new requests")
-    time.sleep(ESTIMATOR_TICK)  # and the packets that came after the first tick
-    return stats(lab)
+    """The counters once IPVS has counted the new packets (they lag up to one estimator tick)."""
+    return settled_stats(lab.node(active_balancer(lab)), f"{lab.cluster.vip}:{lab.cluster.service.port}",
+                         lambda now: now[""].in_packets > before[""].in_packets,
+                         what="IPVS to count the new requests")
 
 
 def unwrapped(lab) -> int:

@@ -13,8 +13,7 @@ from typing import Iterator
 import pytest
 
 from lab import log, stages
-from lab.checks.cluster import ipvs_table, vip_holders
-from lab.checks.ipvsadm import parse_stats
+from lab.checks.cluster import ipvs_table, service_stats, settled_stats, vip_holders
 from lab.providers import get_provider
 from lab.providers.base import Lab
 from lab.provision import Provisioner
@@ -41,9 +40,11 @@ def second_lab(request, lab: Lab) -> Iterator[Lab]:
 
 def _conns(lab: Lab) -> int:
     """Connections the active balancer's virtual service has scheduled since it was made."""
-    service = f"{lab.cluster.vip}:{lab.cluster.service.port}"
-    stats = parse_stats(lab.node(active_balancer(lab)).succeed("ipvsadm -L -n --stats --exact"))
-    return stats[service][""].conns
+    return service_stats(lab.node(active_balancer(lab)), _service(lab))[""].conns
+
+
+def _service(lab: Lab) -> str:
+    return f"{lab.cluster.vip}:{lab.cluster.service.port}"
 
 
 def test_each_lab_has_its_own_virtual_ip_holder(lab, second_lab):
@@ -58,7 +59,12 @@ def test_a_request_in_one_lab_never_reaches_the_other(lab, second_lab):
         before = (_conns(sender), _conns(other))
         replies = [sender.http_get(f"http://{sender.cluster.vip}/") for _ in range(4)]
         assert all(r.ok and r.status == 200 for r in replies), [r.describe() for r in replies]
-        after = (_conns(sender), _conns(other))
+        # Counters lag up to one estimator tick; wait for the sender's, then read the other's
+        # after that tick too, so "unchanged" is not a reading taken too early.
+        settled = settled_stats(sender.node(active_balancer(sender)), _service(sender),
+                                lambda now: now[""].conns - before[0] >= 4,
+                                what=f"{sender.name}'s balancer to count the 4 requests")
+        after = (settled[""].conns, _conns(other))
         assert after[0] - before[0] == 4, f"{sender.name}'s balancer scheduled {after[0] - before[0]} of 4 requests"
         assert after[1] == before[1], f"{other.name}'s balancer saw {after[1] - before[1]} of {sender.name}'s requests"
 
@@ -67,7 +73,7 @@ def test_each_lab_has_its_own_ipvs_table(lab, second_lab):
     """A real server failing in the second lab quiesces it there (weight 0) and nowhere else."""
     webserver1 = lab.cluster.real_server("webserver1")
     second_active = second_lab.node(active_balancer(second_lab))
-    service = f"{lab.cluster.vip}:{lab.cluster.service.port}"
+    service = _service(lab)
 
     def weight(table_lab: Lab) -> int:
         table = ipvs_table(table_lab.node(active_balancer(table_lab))).service(service)

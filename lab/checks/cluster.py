@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from typing import Callable
+
 from lab.checks.ipaddr import parse_interface
-from lab.checks.ipvsadm import IpvsTable, parse_table
+from lab.checks.ipvsadm import IpvsTable, Stats, parse_stats, parse_table
 from lab.node import Node
 from lab.providers.base import Lab
 from lab.wait import wait_until
+
+# The kernel sums its per-CPU IPVS counters into what `ipvsadm --stats` reads only on the rate
+# estimator's tick, every 2 s (ip_vs_est.c), so a reading taken right after a request can lag.
+ESTIMATOR_TICK = 2.2
 
 
 def holds_vip(node: Node, vip: str, interface: str) -> bool:
@@ -35,3 +42,21 @@ def wait_for_active(lab: Lab, name: str, *, timeout: float) -> IpvsTable:
 
     wait_until(probe, timeout=timeout, interval=3, what=f"{name} to become the active balancer")
     return ipvs_table(lab.node(name))
+
+
+def service_stats(node: Node, service: str) -> dict[str, Stats]:
+    """{"": the virtual service's totals, real server: its counters} on `node` ({} without the service)."""
+    return parse_stats(node.succeed(["ipvsadm", "-L", "-n", "--stats", "--exact"])).get(service, {})
+
+
+def settled_stats(node: Node, service: str, grew: Callable[[dict[str, Stats]], bool], *,
+                  what: str, timeout: float = 10) -> dict[str, Stats]:
+    """The counters once `grew` holds and one more estimator tick has passed (so packets that
+    came after the first tick are counted too). Raises WaitTimeout with the last reading."""
+    def probe() -> tuple[bool, object]:
+        now = service_stats(node, service)
+        return grew(now), now
+
+    wait_until(probe, timeout=timeout, interval=0.5, what=what)
+    time.sleep(ESTIMATOR_TICK)
+    return service_stats(node, service)
