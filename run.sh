@@ -1,8 +1,10 @@
 #!/bin/bash
 # One entry point that does its own set-up on a fresh Debian 12 machine, then runs:
 #   ./run.sh tutorial   the tutorial's checks (chapters 5-7) on a fresh lab, with the report
-#   ./run.sh test       the whole test suite: harness unit tests and every scenario (namespaces),
-#                       then chapters 5 and 7 on the Vagrant VMs
+#   ./run.sh test       the whole test suite: harness unit tests, every scenario (namespaces),
+#                       the tutorial's behaviours on keepalived, chapters 5 and 7 on the Vagrant
+#                       VMs, and the comparison of the stacks (reports/comparison.md)
+#   ./run.sh compare    the tutorial's behaviours on every stack, side by side (reports/comparison.md)
 #   ./run.sh bench      the benchmark figures
 #   ./run.sh clean      remove what an interrupted run left behind
 #   ./run.sh setup      only the set-up
@@ -50,6 +52,11 @@ setup() {
     fi
 }
 
+# What every stack is compared on (issue 10): the tutorial's chapters 5 and 7, and the two
+# families its comments ask about. Each stack's run has its own report folder under reports/compare/.
+COMPARED="chapter5 or chapter7 or persistence or sync"
+STACKS=(heartbeat keepalived)
+
 ACTION=${1:-test}
 shift || true
 case "$ACTION" in
@@ -57,14 +64,24 @@ case "$ACTION" in
     tutorial) setup; exec "$VENV/bin/pytest" scenarios/ --lab=netns -m "chapter4 or chapter5 or chapter6 or chapter7" "$@" ;;
     test) setup
         # The harness unit tests on this machine (in the microVM, under TCG, they took 10 minutes
-        # instead of one), every scenario on namespaces, then the tutorial's chapters 5 and 7 on
-        # five Vagrant VMs (their bring-up counts against the first test's time limit: --timeout).
+        # instead of one), every scenario on namespaces (the tutorial's stack), the compared
+        # behaviours on keepalived, then the tutorial's chapters 5 and 7 on five Vagrant VMs (their
+        # bring-up counts against the first test's time limit: --timeout), and the comparison.
         status=0
         "$VENV/bin/pytest" tests/ "$@" || status=$?
-        "$VENV/bin/pytest" scenarios/ --lab=netns "$@" || status=$?
+        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-reports=reports/compare/heartbeat-bookworm "$@" || status=$?
+        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=keepalived -m "$COMPARED" --lab-reports=reports/compare/keepalived-bookworm "$@" || status=$?
         "$VENV/bin/pytest" scenarios/ --lab=vagrant -m "chapter5 or chapter7" --lab-reports=reports/vagrant --timeout=3600 "$@" || status=$?
+        "$VENV/bin/lvslab" compare || status=$?
+        exit $status ;;
+    compare) setup
+        status=0
+        for stack in "${STACKS[@]}"; do
+            "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack="$stack" -m "$COMPARED" --lab-reports="reports/compare/$stack-bookworm" "$@" || status=$?
+        done
+        "$VENV/bin/lvslab" compare || status=$?
         exit $status ;;
     bench) setup; exec "$VENV/bin/lvslab" bench "$@" ;;
     clean) setup; exec "$VENV/bin/lvslab" clean "$@" ;;
-    *) say "unknown action '$ACTION': use tutorial, test, bench, clean or setup"; exit 2 ;;
+    *) say "unknown action '$ACTION': use tutorial, test, compare, bench, clean or setup"; exit 2 ;;
 esac

@@ -39,7 +39,8 @@ FLOOR = "floor (bare script: same nodes, provisioning and VIP wait, no harness)"
 def floor_plan() -> str:
     """The settings floor.sh needs, from the cluster data, as shell assignments (written untimed)."""
     from lab.cluster import load_cluster
-    from lab.provision import PLAN
+    from lab.provision import plan
+    from lab.stacks import stack_of
 
     cluster = load_cluster()
     lines = [f"export {key}={shlex.quote(value)}" for key, value in cluster.provision_env().items()]
@@ -48,7 +49,7 @@ def floor_plan() -> str:
     lines += [f"NODES={shlex.quote(nodes)}", f"IFACE={cluster.interface}", f"PREFIXLEN={cluster.prefixlen}",
               f"BROADCAST={cluster.broadcast}", f"VIP={cluster.vip}", f"PREFERRED={cluster.preferred_balancer.name}",
               f"HOSTS={shlex.quote(hosts)}"]
-    lines += [f"SCRIPTS_{role}={shlex.quote(' '.join(scripts))}" for role, scripts in PLAN["ch5"].items()]
+    lines += [f"SCRIPTS_{role}={shlex.quote(' '.join(scripts))}" for role, scripts in plan(stack_of(cluster))["ch5"].items()]
     return "\n".join(lines) + "\n"
 
 

@@ -52,6 +52,19 @@ class StackSpec:
 
 
 @dataclass(frozen=True)
+class KeepalivedSpec:
+    """The same pair on keepalived (--lab-stack=keepalived): one VRRP instance for the VIP."""
+    virtual_router_id: int = 51
+    priority: int = 150       # the preferred balancer's (loadb1, whom haresources names)
+    peer_priority: int = 100
+    nopreempt: bool = True    # heartbeat's auto_failback off
+    timing: dict[str, int] = field(default_factory=dict)
+
+
+STACK_NAMES = ("heartbeat", "keepalived")  # --lab-stack; heartbeat is the tutorial's
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     domain: str
@@ -62,6 +75,8 @@ class Cluster:
     service: ServiceSpec
     stack: StackSpec
     nodes: tuple[NodeSpec, ...]
+    keepalived: KeepalivedSpec = KeepalivedSpec()
+    stack_name: str = "heartbeat"  # which stack runs the pair: STACK_NAMES (lab/stacks/)
 
     @property
     def prefixlen(self) -> int:
@@ -122,19 +137,29 @@ class Cluster:
             "LAB_MCAST_GROUP": stack.mcast_group,
             "LAB_UDPPORT": str(stack.udpport),
             "LAB_AUTO_FAILBACK": "on" if stack.auto_failback else "off",
+            "LAB_STACK": self.stack_name,
+            "LAB_KA_VRID": str(self.keepalived.virtual_router_id),
+            "LAB_KA_PRIORITY": str(self.keepalived.priority),
+            "LAB_KA_PEER_PRIORITY": str(self.keepalived.peer_priority),
+            "LAB_KA_NOPREEMPT": "yes" if self.keepalived.nopreempt else "",
         }
         for key, value in stack.timing.items():
             env[f"LAB_HB_{key.upper()}"] = str(value)
+        for key, value in self.keepalived.timing.items():
+            env[f"LAB_KA_{key.upper()}"] = str(value)
         return env
 
 
-def load_cluster(path: Path | None = None) -> Cluster:
+def load_cluster(path: Path | None = None, *, stack: str = "heartbeat") -> Cluster:
     """The cluster of `path` (default lab/cluster.json), checked field by field first.
 
     A broken file raises LabError naming each field path and its fix (lab/cluster_check.py),
     never a KeyError or TypeError from deep inside the constructors below. The default is
-    looked up at call time, so a test can point every caller at another file.
+    looked up at call time, so a test can point every caller at another file. `stack` picks
+    the software that runs the balancer pair (STACK_NAMES; --lab-stack).
     """
+    if stack not in STACK_NAMES:
+        raise LabError(f"unknown stack {stack!r}", f"use one of {', '.join(STACK_NAMES)} (--lab-stack)")
     path = Path(path or DEFAULT_CLUSTER_FILE)
     try:
         data = json.loads(path.read_text())
@@ -159,6 +184,8 @@ def load_cluster(path: Path | None = None) -> Cluster:
         service=ServiceSpec(**data["service"]),
         stack=StackSpec(**data["stack"]),
         nodes=tuple(NodeSpec(**{**n, "aliases": tuple(n.get("aliases", ()))}) for n in data["nodes"]),
+        keepalived=KeepalivedSpec(**data.get("keepalived", {})),
+        stack_name=stack,
     )
 
 

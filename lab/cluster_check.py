@@ -18,10 +18,12 @@ FORWARDING = ("gate", "masq", "ipip")  # ldirectord's names: direct routing, NAT
 ROLES = ("balancer", "realserver", "client")
 PROTOCOLS = ("tcp", "udp")
 TIMING = ("keepalive", "warntime", "deadtime", "initdead")  # ha.cf's timing keys
-TOP = ("name", "description", "domain", "lan", "vip", "service", "stack", "nodes")
+TOP = ("name", "description", "domain", "lan", "vip", "service", "stack", "keepalived", "nodes")
 SERVICE = ("port", "protocol", "scheduler", "forwarding", "request", "receive", "fallback", "persistent",
            "checktimeout", "checkinterval")
 STACK = ("name", "authkey", "mcast_group", "udpport", "auto_failback", "timing")
+KEEPALIVED = ("virtual_router_id", "priority", "peer_priority", "nopreempt", "timing")
+KEEPALIVED_TIMING = ("advert_int",)
 NODE = ("name", "role", "address", "preferred", "aliases")
 # A node's name is its hostname and a pytest fixture name: both must accept it.
 NODE_NAME = re.compile(r"[a-z][a-z0-9]{0,31}")
@@ -113,6 +115,9 @@ def problems(data: Any) -> list[str]:
     stack = check.get(data, "", "stack", dict)
     if stack is not None:
         _stack(check, stack)
+    keepalived = check.get(data, "", "keepalived", dict, optional=True)
+    if keepalived is not None:
+        _keepalived(check, keepalived)
     nodes = check.get(data, "", "nodes", list)
     if nodes is not None:
         _nodes(check, nodes, lan, vip)
@@ -182,6 +187,22 @@ def _stack(check: Checker, stack: dict[str, Any]) -> None:
     if keepalive is not None and deadtime is not None and keepalive >= deadtime:
         check.add("stack.timing.deadtime", f"{deadtime} is not longer than keepalive {keepalive}",
                   "make deadtime several keepalives long")
+
+
+def _keepalived(check: Checker, block: dict[str, Any]) -> None:
+    """The same cluster on keepalived (--lab-stack=keepalived): its VRRP instance."""
+    check.known(block, "keepalived", KEEPALIVED)
+    check.positive(block, "keepalived", "virtual_router_id", most=255)
+    priority = check.positive(block, "keepalived", "priority", most=254)
+    peer = check.positive(block, "keepalived", "peer_priority", most=254)
+    if priority is not None and peer is not None and priority <= peer:
+        check.add("keepalived.priority", f"{priority} is not above peer_priority {peer}",
+                  "give the preferred balancer (loadb1) the higher priority, as haresources names it first")
+    check.get(block, "keepalived", "nopreempt", bool)
+    timing = check.get(block, "keepalived", "timing", dict, optional=True) or {}
+    check.known(timing, "keepalived.timing", KEEPALIVED_TIMING)
+    for key in KEEPALIVED_TIMING:
+        check.positive(timing, "keepalived.timing", key, optional=True)
 
 
 def _nodes(check: Checker, nodes: list[Any], lan: ipaddress.IPv4Network | None,

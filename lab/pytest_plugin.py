@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 
 from lab import evidence, interrupt, log, report_runs, stages
-from lab.cluster import Cluster, load_cluster, node_names
+from lab.cluster import STACK_NAMES, Cluster, load_cluster, node_names
 from lab.errors import LabError
 from lab.node import Node
 from lab.providers import PROVIDERS, get_provider
@@ -60,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lab-kernel", choices=KERNEL_CHOICES, default="auto", help=HELP_KERNEL)
     group.addoption("--lab-timeout", type=float, default=3600.0, help=HELP_TIMEOUT)
     group.addoption("--lab-vm-memory", default="4G", help="memory of the microVM (default 4G)")
+    group.addoption("--lab-stack", choices=STACK_NAMES, default="heartbeat",
+                    help="the software that runs the balancer pair: heartbeat (the tutorial's: heartbeat, "
+                         "ldirectord, LVSSyncDaemonSwap, IPaddr2) or keepalived (VRRP, checks and IPVS in one)")
     group.addoption("--lab-reports", default=None,
                     help="folder for this run's reports (default: a new reports/runs/<time>-<pid>/, "
                          "with reports/latest pointing to the newest run)")
@@ -92,7 +95,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         _unfinished(config)
     if config.option.lab or config.option.lab_reuse:
         try:
-            load_cluster()  # a broken cluster.json: say which field, before anything starts
+            load_cluster(stack=config.option.lab_stack)  # a broken cluster.json: say which field, first
         except LabError as error:
             raise pytest.UsageError(str(error)) from None
     if config.option.lab is None or config.option.lab_reuse:
@@ -183,7 +186,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     if config.option.lab or config.option.lab_reuse:
         interrupt.install()
-    config.stash[_report_key] = TutorialReport()
+    config.stash[_report_key] = TutorialReport(stack=config.option.lab_stack)
     config.pluginmanager.register(_Outcomes(config), "lvslab-outcomes")
     if (config.option.lab or config.option.lab_reuse) and not hasattr(config, "workerinput"):
         log.add_sink(reports_folder(config) / "lab.log")
@@ -205,6 +208,12 @@ def _live_writer(config: pytest.Config):  # noqa: ANN202
     return write
 
 
+def _stack_line(config: pytest.Config) -> str:
+    from lab.stacks import STACKS
+
+    return f"lvslab: stack {config.option.lab_stack}: {STACKS[config.option.lab_stack].title}"
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if config.option.lab_reuse:
         return [f"lvslab: reusing the running lab {config.option.lab_reuse} (lvslab up)"]
@@ -219,13 +228,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         except LabError as error:  # no vagrant here: the lab fixture says so, with the fix
             which_box = f"not available: {error.what}"
         lines = [f"lvslab: provider vagrant, {chosen.name.upper()} acceleration ({chosen.why})",
-                 f"lvslab: box {which_box}"]
+                 f"lvslab: box {which_box}", _stack_line(config)]
         config.stash[_report_key].header.extend(lines)
         return lines
     info = detect.kernel_info()
     lines = [f"lvslab: provider {config.option.lab}, kernel {info.release} "
              f"({os.environ.get('LVSLAB_WHY', info.why)})",
-             f"lvslab: node image {image.image_root() if os.environ.get(image.IMAGE_ENV) else image.image_dir()}"]
+             f"lvslab: node image {image.image_root() if os.environ.get(image.IMAGE_ENV) else image.image_dir()}",
+             _stack_line(config)]
     config.stash[_report_key].header.extend(lines)
     return lines
 
@@ -307,7 +317,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
         return
     if name is None:
         pytest.skip("scenarios need a lab: run with --lab=netns")
-    cluster = load_cluster()  # after the skip: a run with no lab reads no cluster
+    cluster = load_cluster(stack=request.config.option.lab_stack)  # after the skip: no lab reads no cluster
     provider = get_provider(name)
     try:
         provider.check_host()

@@ -44,6 +44,10 @@ class RunOutcome:
     message: str = ""  # the first line of the failure, or the skip's reason
 
 
+# A check's verdicts: DIFFERS is a pass of a stack's own, stated behaviour where it departs from
+# the tutorial's (keepalived keeps the virtual service on the standby, ...): a finding, not a failure.
+VERDICTS = ("PASS", "DIFFERS", "FAIL", "ERROR")
+
 # pytest's summary categories, in its order; those with no outcome are still shown as 0.
 COUNTED = ("passed", "failed", "error", "skipped", "xfailed")
 
@@ -119,11 +123,14 @@ class TutorialReport:
         return found
 
     def expect(self, chapter: str, title: str, node: Node, command: Command, *, documented: str,
-               verify: Callable[[Result], None], timeout: float = 0, interval: float = 2) -> Result:
+               verify: Callable[[Result], None], timeout: float = 0, interval: float = 2,
+               differs: str = "") -> Result:
         """Run the tutorial's command on a node and verify what it printed.
 
         `verify` raises AssertionError (expected vs seen) when the output is wrong; with a
         timeout the check is retried until it holds, and the last output is what is reported.
+        `differs`: why the stack under test legitimately behaves otherwise than the tutorial
+        documents here (verify then checks the stack's own behaviour); a pass is then DIFFERS.
         """
         __tracebackhide__ = True
         record = CheckRecord(chapter, title, node.name, as_shell(command), documented, test=self.current_test)
@@ -150,7 +157,7 @@ class TutorialReport:
         except BaseException as error:  # also a timeout (pytest-timeout's Failed) or a Ctrl-C mid-check
             record.verdict, record.note = "ERROR", f"{type(error).__name__}: {error}"
             raise
-        record.verdict = "PASS"
+        record.verdict, record.note = ("DIFFERS", differs) if differs else ("PASS", "")
         return result
 
     def record(self, chapter: str, title: str, node: str, command: str, documented: str, observed: str,
@@ -172,7 +179,7 @@ class TutorialReport:
 
     def _section_rows(self) -> list[tuple[str, dict[str, int], dict[str, str]]]:
         """(title, checks by verdict, figures) of each section: the summary table."""
-        return [(title, {v: sum(r.verdict == v for r in checks) for v in ("PASS", "FAIL", "ERROR")}, figures)
+        return [(title, {v: sum(r.verdict == v for r in checks) for v in VERDICTS}, figures)
                 for _, title, figures, checks in self.sections()]
 
     def _not_passed(self) -> list[RunOutcome]:
@@ -213,16 +220,17 @@ class TutorialReport:
                 "tests": tests, "figures": {**self.section_figures, "run": dict(self.figures)}}
 
     def _summary(self) -> str:
-        counts = {v: sum(r.verdict == v for r in self.records) for v in ("PASS", "FAIL", "ERROR")}
-        return ", ".join(f"{n} {v.lower()}" for v, n in counts.items())
+        counts = {v: sum(r.verdict == v for r in self.records) for v in VERDICTS}
+        return ", ".join(f"{n} {v.lower()}" for v, n in counts.items() if n or v != "DIFFERS")
 
     def markdown(self) -> str:
         out = ["# Tutorial reproduction report", "",
                "How To Set Up A Loadbalanced High-Availability Apache Cluster, reproduced on real IPVS.", "",
                f"Written {time.strftime('%Y-%m-%d %H:%M:%S')}. Tests: {self._tests()}. Checks: {self._summary()}.", ""]
         out += [f"- {line}" for line in self.header] + [""]
-        out += ["## Summary", "", "| section | checks passed | failed | errors | figures |", "|---|---|---|---|---|"]
-        out += [f"| {cell(title)} | {n['PASS']} | {n['FAIL']} | {n['ERROR']} | "
+        out += ["## Summary", "", "| section | checks passed | differ | failed | errors | figures |",
+                "|---|---|---|---|---|---|"]
+        out += [f"| {cell(title)} | {n['PASS']} | {n['DIFFERS']} | {n['FAIL']} | {n['ERROR']} | "
                 f"{cell('; '.join(f'{k}: {v}' for k, v in figures.items()))} |" for title, n, figures in self._section_rows()]
         out += [""]
         if self._not_passed():
@@ -248,7 +256,7 @@ class TutorialReport:
         return "\n".join(out) + "\n"
     def html(self) -> str:
         esc = html.escape
-        colour = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#9a6700"}
+        colour = {"PASS": "#1a7f37", "DIFFERS": "#0550ae", "FAIL": "#cf222e", "ERROR": "#9a6700"}
         def row(r: CheckRecord) -> str:
             return (f"<tr><td style='color:{colour.get(r.verdict, '#000')};font-weight:bold'>{r.verdict}</td>"
                     f"<td>{esc(r.title)}</td><td>{esc(r.node)}</td><td><code>{esc(r.command)}</code></td>"
@@ -257,7 +265,8 @@ class TutorialReport:
         def listed(figures: dict[str, str]) -> str:
             return "<ul>" + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in figures.items()) + "</ul>" if figures else ""
 
-        summary = "".join(f"<tr><td>{esc(title)}</td><td>{n['PASS']}</td><td>{n['FAIL']}</td><td>{n['ERROR']}</td>"
+        summary = "".join(f"<tr><td>{esc(title)}</td><td>{n['PASS']}</td><td>{n['DIFFERS']}</td><td>{n['FAIL']}</td>"
+                          f"<td>{n['ERROR']}</td>"
                           f"<td>{listed(figures)}</td></tr>" for title, n, figures in self._section_rows())
         not_passed = "".join(f"<li><b>{esc(o.outcome)}</b> <code>{esc(o.test)}</code> ({esc(o.when)}): "
                              f"{esc(o.message)}</li>" for o in self._not_passed())
@@ -276,7 +285,8 @@ class TutorialReport:
 td,th{{border:1px solid #ccc;padding:4px;vertical-align:top;font-size:13px}}pre{{margin:0;white-space:pre-wrap}}
 .note{{color:#cf222e}}.del{{background:#ffebe9;color:#82071e}}.ins{{background:#dafbe1;color:#116329}}</style></head><body>
 <h1>Tutorial reproduction report</h1><p>Tests: {self._tests()}. Checks: {self._summary()}.</p><ul>{header}</ul>
-<h2>Summary</h2><table><tr><th>section</th><th>checks passed</th><th>failed</th><th>errors</th><th>figures</th></tr>
+<h2>Summary</h2><table><tr><th>section</th><th>checks passed</th><th>differ</th><th>failed</th><th>errors</th>
+<th>figures</th></tr>
 {summary}</table>{'<p>Not passed:</p><ul>' + not_passed + '</ul>' if not_passed else ''}
 {'<h2>Figures</h2>' + listed(self.figures) if self.figures else ''}
 {sections}

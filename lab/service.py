@@ -16,6 +16,7 @@ from lab.checks.cluster import ipvs_table, vip_holders
 from lab.checks.ipvsadm import IpvsTable
 from lab.cluster import Cluster
 from lab.providers.base import Lab
+from lab.stacks import stack_of
 from lab.provision import Provisioner
 from lab.wait import wait_until
 
@@ -78,8 +79,9 @@ class ServiceSettings:
 
 
 def apply(lab: Lab, provisioner: Provisioner, settings: ServiceSettings, what: str) -> IpvsTable:
-    """Write ldirectord.cf on both balancers (at once) and wait until the active's table shows it."""
-    provisioner.run_on([lab.node(b.name) for b in lab.cluster.balancers], "ch4-heartbeat.sh",
+    """Write the stack's configuration (ldirectord.cf, keepalived.conf) on both balancers at once,
+    and wait until the active's table shows it."""
+    provisioner.run_on([lab.node(b.name) for b in lab.cluster.balancers], stack_of(lab.cluster).service_script,
                        settings=settings.env(lab.cluster))
     last: list[IpvsTable] = []
 

@@ -12,37 +12,33 @@ from typing import Iterator
 
 from lab import tutorial as doc
 from lab.checks.http import served_by
-from lab.checks.daemons import parse_ldirectord_status, parse_sync_status
-from lab.checks.heartbeat import parse_heartbeat_view
 from lab.checks.ipaddr import parse_interface
 from lab.checks.ipvsadm import parse_stats, parse_table, table_differences
 from lab.cluster import Cluster
 from lab.node import Node, Result
 from lab.report import TutorialReport
+from lab.stacks import stack_of
+from lab.stacks.base import STANDBY
 
 
-def check_standby_heartbeat(tutorial: TutorialReport, cluster: Cluster, standby: Node, *, active: str,
-                            chapter: str = "5", timeout: float = 30) -> None:
-    """The premise of every absence checked on the hot-standby: its heartbeat runs, sees the
-    active as active and holds no resource. A standby whose heartbeat is dead has no VIP, no
-    ldirectord and an empty table too, so without this those checks would pass on a dead node.
-
-    rscstatus names what a node holds: "local" is the share haresources gives it, which is
-    nothing for a node haresources does not name (loadb2 after its start); the node it names
-    (loadb1) holds nothing only as "none" (seen after it rejoins in chapter 7)."""
-    owner = standby.name == cluster.preferred_balancer.name
-    holds_nothing = ("none",) if owner else ("none", "local")
+def check_standby_alive(tutorial: TutorialReport, cluster: Cluster, standby: Node, *, active: str,
+                        chapter: str = "5", timeout: float = 30) -> None:
+    """The premise of every absence checked on the hot-standby: its stack (heartbeat, keepalived)
+    runs, sees the active as active and holds nothing itself. A standby whose stack is dead has
+    no VIP, no ldirectord and an empty table too, so without this those checks would pass on a
+    dead node. Read from the stack's own status tool (cl_status, keepalived's data)."""
+    stack = stack_of(cluster)
+    peer = cluster.node(active)
 
     def verify(result: Result) -> None:
-        view = parse_heartbeat_view(result.stdout + result.stderr)
-        assert view.running, f"heartbeat is not running on the hot-standby {standby.name}: its absences prove nothing"
-        assert view.peer == "active" and view.resources in holds_nothing, \
-            f"{standby.name}'s heartbeat should see {active} active and hold no resource ({' or '.join(holds_nothing)}); " \
-            f"saw {active} {view.peer or '(no answer)'}, its resources {view.resources or '(no answer)'}"
+        view = stack.view(cluster.node(standby.name), peer, result.stdout + result.stderr)
+        assert view.running, f"{stack.name} is not running on the hot-standby {standby.name}: its absences prove nothing"
+        assert view.role == STANDBY and view.peer_seen, \
+            f"{standby.name}'s {stack.name} should see {active} active and hold nothing itself; " \
+            f"its own view: role {view.role}, {active} seen active: {view.peer_seen}"
 
-    tutorial.expect(chapter, f"the hot-standby's heartbeat runs and sees {active} active", standby,
-                    f"cl_status hbstatus && cl_status nodestatus {active} && cl_status rscstatus",
-                    documented=f"Heartbeat is running on this machine.\nactive\n{holds_nothing[-1]}",
+    tutorial.expect(chapter, f"the hot-standby's {stack.name} runs and sees {active} active", standby,
+                    stack.status_command(peer), documented=stack.documented_standby(standby.spec, peer),
                     verify=verify, timeout=timeout)
 
 
@@ -66,21 +62,36 @@ def check_vip_listing(tutorial: TutorialReport, cluster: Cluster, node: Node, *,
                     verify=verify, timeout=timeout)
 
 
-def check_ldirectord(tutorial: TutorialReport, node: Node, *, active: bool, chapter: str = "5") -> None:
-    def verify(result: Result) -> None:
-        status = parse_ldirectord_status(result.stdout + result.stderr)
-        assert status.config == "/etc/ha.d/ldirectord.cf", f"status names {status.config}"
-        assert status.running == active, \
-            f"ldirectord should be {'running' if active else 'stopped'} on {node.name}: {status}"
+def check_health_checker(tutorial: TutorialReport, cluster: Cluster, node: Node, *, active: bool,
+                         chapter: str = "5") -> None:
+    """ldirectord runs on the active only (heartbeat starts it with the resources); a stack that
+    keeps the service on the standby checks the real servers there too."""
+    stack = stack_of(cluster)
+    expected = active or stack.service_on_standby
+    differs = "" if expected == active else (f"{stack.title} checks the real servers on both balancers; "
+                                             "the tutorial's ldirectord runs on the active only")
 
-    tutorial.expect(chapter, f"ldirectord is {'running' if active else 'stopped'}", node,
-                    "ldirectord ldirectord.cf status",
-                    documented=doc.CH5_LDIRECTORD_ACTIVE if active else doc.CH5_LDIRECTORD_STANDBY, verify=verify)
+    def verify(result: Result) -> None:
+        running = stack.checker_running(result.stdout + result.stderr)
+        assert running == expected, \
+            f"{stack.name}'s health checker should be {'running' if expected else 'stopped'} on {node.name}"
+
+    name = "ldirectord" if stack.name == "heartbeat" else f"{stack.name}'s health checker"
+    tutorial.expect(chapter, f"{name} is {'running' if expected else 'stopped'}", node, stack.checker_command,
+                    documented=doc.CH5_LDIRECTORD_ACTIVE if active else doc.CH5_LDIRECTORD_STANDBY, verify=verify,
+                    differs=differs)
 
 
 def check_ipvs_table(tutorial: TutorialReport, cluster: Cluster, node: Node, *, documented: str,
-                     chapter: str = "5", timeout: float = 0) -> None:
+                     chapter: str = "5", timeout: float = 0, active_table: str | None = None) -> None:
+    """`documented`: the tutorial's table on this node. On the standby (an empty table documented),
+    `active_table` is the active's: what a stack that keeps the service on the standby shows there."""
     fallback = frozenset({cluster.service.fallback})
+    stack = stack_of(cluster)
+    differs = ""
+    if active_table is not None and stack.service_on_standby:
+        documented, differs = active_table, (f"{stack.title} keeps the virtual service, and its checks, on the "
+                                             "standby too; the tutorial's standby has an empty table")
 
     def verify(result: Result) -> None:
         problems = table_differences(parse_table(documented), parse_table(result.stdout), may_show_route=fallback)
@@ -88,17 +99,18 @@ def check_ipvs_table(tutorial: TutorialReport, cluster: Cluster, node: Node, *, 
 
     empty = not parse_table(documented).services
     tutorial.expect(chapter, "the IPVS table is empty" if empty else "the IPVS table is the documented one",
-                    node, "ipvsadm -L -n", documented=documented, verify=verify, timeout=timeout)
+                    node, "ipvsadm -L -n", documented=documented, verify=verify, timeout=timeout, differs=differs)
 
 
-def check_sync_daemon(tutorial: TutorialReport, node: Node, *, active: bool, chapter: str = "5") -> None:
+def check_sync_daemon(tutorial: TutorialReport, cluster: Cluster, node: Node, *, active: bool,
+                      chapter: str = "5") -> None:
+    stack = stack_of(cluster)
+
     def verify(result: Result) -> None:
-        status = parse_sync_status(result.stdout)
-        assert status.role == "master" and status.running == active, \
-            f"the sync master should be {'running' if active else 'stopped'} on {node.name}: {status}"
+        running = stack.sync_master_running(result.stdout + result.stderr)
+        assert running == active, f"the sync master should be {'running' if active else 'stopped'} on {node.name}"
 
-    tutorial.expect(chapter, f"the LVS sync master is {'running' if active else 'stopped'}", node,
-                    "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status",
+    tutorial.expect(chapter, f"the LVS sync master is {'running' if active else 'stopped'}", node, stack.sync_command,
                     documented=doc.CH5_SYNC_ACTIVE if active else doc.CH5_SYNC_STANDBY, verify=verify)
 
 

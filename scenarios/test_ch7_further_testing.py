@@ -4,7 +4,8 @@ Real HTTP from the client node to http://192.168.0.105: stop Apache on one web n
 both, then start them again; stop heartbeat on the active load balancer and watch the
 hot-standby take over; start it again and check that the roles stay (auto_failback off),
 then run chapter 5's tests again and see the inverse results. The tests run in this order
-on one lab: each continues the story from where the previous one left it.
+on one lab: each continues the story from where the previous one left it. With another
+stack (--lab-stack), its daemon is the one stopped and started (keepalived: nopreempt).
 """
 
 import time
@@ -15,7 +16,9 @@ from lab import tutorial as doc
 from lab.checks.cluster import vip_holders, wait_for_active
 from lab.cluster import web_names
 from lab.wait import wait_until
-from scenarios.steps import (check_ipvs_table, check_ldirectord, check_site, check_standby_heartbeat,
+from lab.stacks import stack_of
+from lab.stacks.base import ACTIVE, STANDBY
+from scenarios.steps import (check_health_checker, check_ipvs_table, check_site, check_standby_alive,
                              check_sync_daemon, check_vip_listing, reaching_the_fallback)
 
 pytestmark = [pytest.mark.chapter7, pytest.mark.usefixtures("chapter7_cluster")]
@@ -31,10 +34,10 @@ def _hand_a_reused_lab_back_as_found(request, lab):
     is failed back to loadb1, so the next run starts where chapter 7 expects."""
     yield
     if request.config.option.lab_reuse and vip_holders(lab) == ["loadb2"]:
-        loadb2 = lab.node("loadb2")
-        loadb2.succeed("/etc/init.d/heartbeat stop", timeout=300)
+        loadb2, stack = lab.node("loadb2"), stack_of(lab.cluster)
+        stack.stop(loadb2)
         wait_for_active(lab, "loadb1", timeout=180)
-        loadb2.succeed("/etc/init.d/heartbeat start", timeout=300)
+        stack.start(loadb2)
 
 
 def test_the_site_answers_on_the_virtual_ip(tutorial, lab):
@@ -65,22 +68,26 @@ def test_the_site_recovers_when_both_apaches_start_again(tutorial, cluster, lab,
 
 def test_the_hot_standby_takes_over_when_heartbeat_stops_on_the_active(tutorial, lab, loadb1):
     assert vip_holders(lab) == ["loadb1"], "chapter 7 assumes loadb1 is the active load balancer"
+    stack = stack_of(lab.cluster)
     started = time.monotonic()
-    loadb1.succeed("/etc/init.d/heartbeat stop", timeout=300)
+    stack.stop(loadb1)
     wait_for_active(lab, "loadb2", timeout=180)
-    tutorial.figure("7", "failover: heartbeat stop on loadb1 until loadb2 holds the VIP", f"{time.monotonic() - started:.1f} s")
+    tutorial.figure("7", f"failover: {stack.init_script} stop on loadb1 until loadb2 holds the VIP",
+                    f"{time.monotonic() - started:.1f} s")
     check_site(tutorial, lab, documented=doc.CH7_FAILOVER, answered_by=WEB)
 
 
 def test_the_new_active_keeps_its_role_when_heartbeat_starts_again(tutorial, lab, loadb1, loadb2):
-    loadb1.succeed("/etc/init.d/heartbeat start", timeout=300)
+    stack = stack_of(lab.cluster)
+    stack.start(loadb1)
 
     def settled():
-        # cl_status rscstatus: which resources this node holds (all / none / transition ...)
-        seen = {n.name: n.run("cl_status rscstatus").stdout.strip() for n in (loadb1, loadb2)}
-        return seen == {"loadb1": "none", "loadb2": "all"}, seen
+        # each balancer's own view (heartbeat: cl_status rscstatus; keepalived: its VRRP state)
+        seen = {n.name: stack.read(n, lab.cluster.node(other.name)).role
+                for n, other in ((loadb1, loadb2), (loadb2, loadb1))}
+        return seen == {"loadb1": STANDBY, "loadb2": ACTIVE}, seen
 
-    wait_until(settled, timeout=180, interval=3, what="heartbeat on loadb1 to rejoin as the standby")
+    wait_until(settled, timeout=180, interval=3, what=f"{stack.name} on loadb1 to rejoin as the standby")
     holders = vip_holders(lab)
     tutorial.record("7", "loadb2 still has the active role", "loadb1, loadb2", f"ip addr sh {lab.cluster.interface}",
                     doc.CH7_NO_FAILBACK, f"VIP held by {holders}", "PASS" if holders == ["loadb2"] else "FAIL")
@@ -95,27 +102,28 @@ class TestChapter5AgainGivesTheInverseResults:
         check_vip_listing(tutorial, cluster, loadb2, active=True, chapter="7")
 
     def test_loadb1_does_not_list_the_virtual_ip(self, tutorial, cluster, loadb1):
-        check_standby_heartbeat(tutorial, cluster, loadb1, active="loadb2", chapter="7")
+        check_standby_alive(tutorial, cluster, loadb1, active="loadb2", chapter="7")
         check_vip_listing(tutorial, cluster, loadb1, active=False, chapter="7")
 
-    def test_ldirectord_runs_on_loadb2(self, tutorial, loadb2):
-        check_ldirectord(tutorial, loadb2, active=True, chapter="7")
+    def test_ldirectord_runs_on_loadb2(self, tutorial, cluster, loadb2):
+        check_health_checker(tutorial, cluster, loadb2, active=True, chapter="7")
 
     def test_ldirectord_is_stopped_on_loadb1(self, tutorial, cluster, loadb1):
-        check_standby_heartbeat(tutorial, cluster, loadb1, active="loadb2", chapter="7")
-        check_ldirectord(tutorial, loadb1, active=False, chapter="7")
+        check_standby_alive(tutorial, cluster, loadb1, active="loadb2", chapter="7")
+        check_health_checker(tutorial, cluster, loadb1, active=False, chapter="7")
 
     def test_loadb2_has_the_ipvs_table(self, tutorial, cluster, loadb2):
         # Chapter 6 is done by now, so the inverse of chapter 5's table has the real servers at weight 1.
         check_ipvs_table(tutorial, cluster, loadb2, documented=doc.CH6_IPVSADM_ACTIVE, chapter="7", timeout=60)
 
     def test_loadb1_ipvs_table_is_empty(self, tutorial, cluster, loadb1):
-        check_standby_heartbeat(tutorial, cluster, loadb1, active="loadb2", chapter="7")
-        check_ipvs_table(tutorial, cluster, loadb1, documented=doc.CH5_IPVSADM_STANDBY, chapter="7")
+        check_standby_alive(tutorial, cluster, loadb1, active="loadb2", chapter="7")
+        check_ipvs_table(tutorial, cluster, loadb1, documented=doc.CH5_IPVSADM_STANDBY, chapter="7",
+                         active_table=doc.CH6_IPVSADM_ACTIVE, timeout=60)
 
-    def test_sync_master_runs_on_loadb2(self, tutorial, loadb2):
-        check_sync_daemon(tutorial, loadb2, active=True, chapter="7")
+    def test_sync_master_runs_on_loadb2(self, tutorial, cluster, loadb2):
+        check_sync_daemon(tutorial, cluster, loadb2, active=True, chapter="7")
 
     def test_sync_master_is_stopped_on_loadb1(self, tutorial, cluster, loadb1):
-        check_standby_heartbeat(tutorial, cluster, loadb1, active="loadb2", chapter="7")
-        check_sync_daemon(tutorial, loadb1, active=False, chapter="7")
+        check_standby_alive(tutorial, cluster, loadb1, active="loadb2", chapter="7")
+        check_sync_daemon(tutorial, cluster, loadb1, active=False, chapter="7")

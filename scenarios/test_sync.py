@@ -29,8 +29,10 @@ from lab.checks.cluster import wait_for_active
 from lab.checks.ipvsadm import parse_connections, parse_daemons, parse_table
 from lab.kernel_threads import sync_threads
 from lab.service import active_balancer
+from lab.stacks import stack_of
+from lab.stacks.base import ACTIVE, STANDBY
 from lab.wait import wait_until
-from scenarios.steps import browse, check_standby_heartbeat, session_of
+from scenarios.steps import browse, check_standby_alive, session_of
 
 pytestmark = [pytest.mark.sync, pytest.mark.usefixtures("chapter7_cluster")]
 SWAP = "/etc/ha.d/resource.d/LVSSyncDaemonSwap"
@@ -55,12 +57,13 @@ def roles(lab) -> tuple:
 def balancers(lab):
     """(active, standby) at the start, as they are: no sync daemon is started here (the tests that
     need one say so, `backup_daemon`). At the end the standby's table is emptied again (a test
-    may have given it the active's services)."""
+    may have given it the active's services), unless the stack keeps the service there itself."""
     yield roles(lab)
-    roles(lab)[1].run("ipvsadm -C")
+    if not stack_of(lab.cluster).service_on_standby:  # there the stack owns the standby's table
+        roles(lab)[1].run("ipvsadm -C")
 
 
-def backup_daemon(tutorial, standby) -> None:
+def backup_daemon(lab, tutorial, standby) -> None:
     """Harness step, recorded in the report: the backup sync daemon on a standby that has none.
     Heartbeat starts it only on a node that gives the resources up (`LVSSyncDaemonSwap master
     stop`); a standby that has never been active has none (test_a_standby_that_was_never_active_
@@ -68,6 +71,12 @@ def backup_daemon(tutorial, standby) -> None:
     failover need it, so they run that same command by hand, and leave a mark on the node."""
     if any(d.role == "backup" for d in parse_daemons(standby.succeed("ipvsadm -L --daemon"))):
         return  # heartbeat started it when this node gave the resources up
+    stack = stack_of(lab.cluster)
+    if stack.backup_sync_on_standby:  # the stack runs it itself: nothing for the harness to do
+        tutorial.expect("sync", f"{stack.name} runs the backup sync daemon on the standby {standby.name}", standby,
+                        "ipvsadm -L --daemon", documented="backup sync daemon (mcast=eth0, syncid=0)",
+                        verify=daemons_are("backup"), timeout=30)
+        return
 
     tutorial.expect("sync", f"HARNESS STEP (not the tutorial's): start the backup sync daemon on {standby.name}, "
                     "which heartbeat does not run on a standby that has never been active", standby,
@@ -83,16 +92,19 @@ def mirror(active, standby) -> None:
 
 
 def failover(lab, active, standby) -> float:
-    """The tutorial's failover: heartbeat stopped on the active, started again (it rejoins as standby)."""
+    """The tutorial's failover: the stack (heartbeat) stopped on the active, started again (it
+    rejoins as the standby)."""
+    stack = stack_of(lab.cluster)
     started = time.monotonic()
-    active.succeed("/etc/init.d/heartbeat stop", timeout=300)
+    stack.stop(active)
     wait_for_active(lab, standby.name, timeout=180)
     seconds = time.monotonic() - started
-    active.succeed("/etc/init.d/heartbeat start", timeout=300)
+    stack.start(active)
 
     def settled():
-        seen = {n.name: n.run("cl_status rscstatus").stdout.strip() for n in (active, standby)}
-        return seen == {active.name: "none", standby.name: "all"}, seen
+        seen = {n.name: stack.read(n, lab.cluster.node(other.name)).role
+                for n, other in ((active, standby), (standby, active))}
+        return seen == {active.name: STANDBY, standby.name: ACTIVE}, seen
 
     wait_until(settled, timeout=180, interval=3, what=f"{active.name} to rejoin as the standby")
     return seconds
@@ -142,7 +154,7 @@ def as_after_a_boot(lab, tutorial, active, standby) -> None:
     standby.succeed(f"ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup; rm -f {STARTED_BY_HARNESS}; "
                     "ipvsadm -L --daemon")
     standby.succeed("/etc/init.d/heartbeat start", timeout=300)
-    check_standby_heartbeat(tutorial, lab.cluster, standby, active=active.name, chapter="sync", timeout=180)
+    check_standby_alive(tutorial, lab.cluster, standby, active=active.name, chapter="sync", timeout=180)
     tutorial.record("sync", f"HARNESS STEP (not the tutorial's): {standby.name} has been active; made as after a "
                     "reboot", standby.name, "/etc/init.d/heartbeat stop; ipvsadm --stop-daemon master|backup; "
                     "/etc/init.d/heartbeat start", "(a standby that has never been active)",
@@ -154,31 +166,39 @@ def test_a_standby_that_was_never_active_runs_no_sync_daemon(lab, tutorial, bala
     """The finding: as the tutorial configures it, only the active runs a sync daemon (the master);
     a standby that has never been active runs no backup, so nothing made through the active
     reaches it. Checked on a live standby (its heartbeat runs and sees the active), by ipvsadm
-    in the standby and by the kernel's threads, and shown with one connection."""
+    in the standby and by the kernel's threads, and shown with one connection. A stack that
+    runs the backup on every standby (keepalived's lvs_sync_daemon) shows the opposite: DIFFERS."""
     active, standby = roles(lab)
-    if not never_active(standby):
+    stack = stack_of(lab.cluster)
+    syncs = stack.backup_sync_on_standby
+    if not syncs and not never_active(standby):
         as_after_a_boot(lab, tutorial, active, standby)
     else:
-        check_standby_heartbeat(tutorial, lab.cluster, standby, active=active.name, chapter="sync")
+        check_standby_alive(tutorial, lab.cluster, standby, active=active.name, chapter="sync")
+    differs = (f"{stack.title} runs the backup sync daemon on the standby from the start (lvs_sync_daemon), "
+               "so connections reach it before any failover") if syncs else ""
 
     tutorial.expect("sync", "the active runs the sync master alone", active, "ipvsadm -L --daemon",
                     documented="master sync daemon (mcast=eth0, syncid=0)", verify=daemons_are("master"))
-    tutorial.expect("sync", "FINDING: a standby that has never been active runs no sync daemon (no backup)", standby,
-                    "ipvsadm -L --daemon", verify=daemons_are(),
+    tutorial.expect("sync", "FINDING: a standby that has never been active runs "
+                    + ("the backup sync daemon" if syncs else "no sync daemon (no backup)"), standby,
+                    "ipvsadm -L --daemon", verify=daemons_are("backup") if syncs else daemons_are(),
                     documented="(not in the tutorial, which shows only `master stopped` on the standby; "
                                "the backup is started by LVSSyncDaemonSwap master stop, when a node gives the "
-                               "resources up, and the install answered \"daemon method: none\")")
+                               "resources up, and the install answered \"daemon method: none\")",
+                    differs=differs, timeout=30 if syncs else 0)
 
     threads = sync_threads(lab)
     if threads is None:
         tutorial.figure("sync", "the kernel's sync threads", f"not visible to the harness with {lab.describe()}")
-    else:  # one kernel for every node here: the active's master thread, and no backup thread anywhere
-        ok = any(t.startswith("ipvs-m:") for t in threads) and not any(t.startswith("ipvs-b:") for t in threads)
-        tutorial.record("sync", "the kernel runs the master's thread and no backup thread", "kernel (shared by "
-                        "the nodes)", "kernel threads (children of kthreadd) named ipvs-m:* / ipvs-b:*",
+    else:  # one kernel for every node here: the active's master thread; a backup thread only if the stack runs one
+        ok = (any(t.startswith("ipvs-m:") for t in threads)
+              and any(t.startswith("ipvs-b:") for t in threads) == syncs)
+        tutorial.record("sync", f"the kernel runs the master's thread and {'a' if syncs else 'no'} backup thread",
+                        "kernel (shared by the nodes)", "kernel threads (children of kthreadd) named ipvs-m:* / ipvs-b:*",
                         "(the tutorial's kernel 2.6: ipvs_syncmaster on the active, nothing on the standby)",
-                        " ".join(threads) or "(none)", "PASS" if ok else "FAIL")
-        assert ok, f"expected a master sync thread and no backup thread in the kernel, saw {threads}"
+                        " ".join(threads) or "(none)", ("DIFFERS" if syncs else "PASS") if ok else "FAIL")
+        assert ok, f"expected a master sync thread and {'a' if syncs else 'no'} backup thread in the kernel, saw {threads}"
 
     source = lab.cluster.by_role("client")[0].aliases[-1]
 
@@ -199,20 +219,22 @@ def test_a_standby_that_was_never_active_runs_no_sync_daemon(lab, tutorial, bala
     try:  # a backup would have it within one send of the master (every 2 s, PLATFORM.md); 6 s is three
         wait_until(learns, timeout=6, interval=0.5, what=f"{source}'s new connection in {standby.name}'s table")
     except AssertionError:
-        pass  # not learned: what this check expects
-    tutorial.figure("sync", "as configured, before the first failover", f"{standby.name} runs no sync daemon; a "
-                    f"connection through {active.name} {'reached' if learned else 'did not reach'} it")
-    tutorial.record("sync", "FINDING: so a connection made through the active does not reach it", standby.name,
-                    "ipvsadm -L -n -c (6 s after a request through the VIP)",
+        pass  # not learned: what this check expects without a backup daemon
+    tutorial.figure("sync", "as configured, before the first failover", f"{standby.name} runs "
+                    f"{'the backup' if syncs else 'no'} sync daemon; a connection through {active.name} "
+                    f"{'reached' if learned else 'did not reach'} it")
+    verdict = ("DIFFERS" if syncs else "PASS") if bool(learned) == syncs else "FAIL"
+    tutorial.record("sync", f"FINDING: so a connection made through the active {'reaches' if syncs else 'does not reach'} it",
+                    standby.name, "ipvsadm -L -n -c (6 s after a request through the VIP)",
                     "(the tutorial: LVSSyncDaemonSwap \"takes care of connections/sessions\")",
-                    f"{active.name} made {sorted(made)}; {standby.name} learned {learned or 'nothing'}",
-                    "FAIL" if learned else "PASS")
-    assert not learned, f"with no backup daemon, {standby.name} should not learn {source}'s connection: {learned}"
+                    f"{active.name} made {sorted(made)}; {standby.name} learned {learned or 'nothing'}", verdict, differs)
+    assert bool(learned) == syncs, (f"with {'a' if syncs else 'no'} backup daemon, {standby.name} should "
+                                    f"{'' if syncs else 'not '}learn {source}'s connection: {learned or 'nothing'}")
 
 
 def test_connections_and_templates_reach_the_standby(lab, tutorial, sessions, persistent, balancers):
     active, standby = roles(lab)
-    backup_daemon(tutorial, standby)
+    backup_daemon(lab, tutorial, standby)
     source = fresh_source(lab)
     server = browse(lab, sessions, 1, source=source)[0]["server"]
     destination = lab.cluster.real_server(server)
@@ -235,9 +257,16 @@ def fresh_source(lab) -> str:
 
 
 def test_as_configured_the_new_active_drops_the_synced_template(lab, tutorial, sessions, persistent, balancers):
+    """Heartbeat's standby has no virtual service, so the synced template binds to nothing and the
+    new active drops it. A stack with the service on the standby (keepalived) keeps it: the client
+    keeps its server and its session, shown as DIFFERS."""
     active, standby = roles(lab)
-    backup_daemon(tutorial, standby)
-    assert not parse_table(standby.succeed("ipvsadm -L -n")).services, "the tutorial's standby has no virtual service"
+    stack = stack_of(lab.cluster)
+    keeps = stack.service_on_standby
+    backup_daemon(lab, tutorial, standby)
+    services = parse_table(standby.succeed("ipvsadm -L -n")).services
+    assert bool(services) == keeps, (f"{stack.name}'s standby should have {'the' if keeps else 'no'} virtual service: "
+                                     f"{services}")
     source = fresh_source(lab)
     first = browse(lab, sessions, 1, source=source)[0]
     on_standby(standby, source, template_to=lab.cluster.real_server(first['server']))
@@ -245,18 +274,26 @@ def test_as_configured_the_new_active_drops_the_synced_template(lab, tutorial, s
     after = session_of(lab.http_get(sessions, source=source, cookies={"LABSESSION": first["session"]}))
     entries = [c for c in parse_connections(standby.succeed("ipvsadm -L -n -c")) if c.client == source]
     dropped = [c for c in entries if c.is_template and c.virtual.endswith(":65535")]
+    kept = after.get("server") == first["server"] and after.get("new") == "no"
     outcome = (f"synced template {'invalidated (port 65535)' if dropped else 'still valid'}; the client went from "
                f"{first['server']} to {after.get('server')}, session {'kept' if after.get('new') == 'no' else 'lost'}")
     tutorial.figure("sync", "a persistent client across failover, as the tutorial configures it", outcome)
-    tutorial.figure("sync", "failover (heartbeat stop until the standby holds the VIP)", f"{seconds:.1f} s")
+    tutorial.figure("sync", f"failover ({stack.init_script} stop until the standby holds the VIP)", f"{seconds:.1f} s")
     tutorial.expect("sync", f"having given the resources up, {active.name} runs the backup sync daemon "
-                    "(heartbeat ran LVSSyncDaemonSwap master stop)", active, "ipvsadm -L --daemon",
-                    documented="backup sync daemon (mcast=eth0, syncid=0)",
-                    verify=daemons_are("backup"))
-    tutorial.record("sync", "as configured, the new active drops the synced template", standby.name,
-                    "ipvsadm -L -n -c", "(the tutorial: \"it also takes care of connections/sessions\")",
-                    "\n".join(map(str, entries)) + "\n" + outcome, "PASS" if dropped else "FAIL")
-    assert dropped, f"expected the unbound synced template to be invalidated on {standby.name}: {entries}"
+                    f"({'heartbeat ran LVSSyncDaemonSwap master stop' if stack.name == 'heartbeat' else stack.name})",
+                    active, "ipvsadm -L --daemon", documented="backup sync daemon (mcast=eth0, syncid=0)",
+                    verify=daemons_are("backup"), timeout=30)
+    differs = (f"{stack.title} keeps the virtual service on the standby: the synced template binds there, and the "
+               "client keeps its server and its session across the failover") if keeps else ""
+    ok = (not dropped and kept) if keeps else bool(dropped)
+    tutorial.record("sync", "as configured, the new active " + ("keeps" if keeps else "drops") + " the synced template",
+                    standby.name, "ipvsadm -L -n -c", "(the tutorial: \"it also takes care of connections/sessions\")",
+                    "\n".join(map(str, entries)) + "\n" + outcome,
+                    ("DIFFERS" if keeps else "PASS") if ok else "FAIL", differs)
+    if keeps:
+        assert ok, f"with the service on {standby.name}, the client should keep {first['server']}: {outcome}"
+    else:
+        assert dropped, f"expected the unbound synced template to be invalidated on {standby.name}: {entries}"
 
 
 def test_with_the_service_on_the_standby_a_persistent_client_keeps_its_server_across_failover_and_back(
@@ -283,8 +320,9 @@ def test_with_the_service_on_the_standby_a_persistent_client_keeps_its_server_ac
                             f"count {count} (failover {seconds:.1f} s)")
         if count < 3:
             active, standby = roles(lab)
-            backup_daemon(tutorial, standby)
-            mirror(active, standby)
+            backup_daemon(lab, tutorial, standby)
+            if not stack_of(lab.cluster).service_on_standby:
+                mirror(active, standby)
             lab.http_get(sessions, source=source, cookies={})  # a new connection: its template is synced now
             on_standby(standby, source, template_to=lab.cluster.real_server(server))
 
@@ -292,7 +330,7 @@ def test_with_the_service_on_the_standby_a_persistent_client_keeps_its_server_ac
 def test_a_slow_download_across_failover(lab, tutorial, sessions, balancers):
     """Observed, then asserted: with connection sync, an established connection survives."""
     active, standby = roles(lab)
-    backup_daemon(tutorial, standby)
+    backup_daemon(lab, tutorial, standby)
     try:
         # A small receive window: the server must wait for the client's ACKs (which pass the
         # director), so the download is still under way when the director changes.

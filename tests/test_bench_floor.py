@@ -8,7 +8,8 @@ from pathlib import Path
 
 from lab import bench
 from lab.cluster import load_cluster
-from lab.provision import PLAN
+from lab.provision import plan
+from lab.stacks import stack_of
 
 FLOOR = Path(bench.__file__).parent / "runtime" / "floor.sh"
 
@@ -22,11 +23,12 @@ def _sourced(plan: str, names: list[str]) -> dict[str, str]:
 def test_the_floor_gets_the_labs_own_provisioning_settings_and_scripts():
     cluster = load_cluster()
     env = cluster.provision_env()
-    roles = sorted(PLAN["ch5"])
+    ch5 = plan(stack_of(cluster))["ch5"]
+    roles = sorted(ch5)
     seen = _sourced(bench.floor_plan(), [*env, "NODES", "VIP", "PREFERRED", "IFACE", "HOSTS",
                                          *[f"SCRIPTS_{r}" for r in roles]])
     assert {k: seen[k] for k in env} == env
-    assert {r: seen[f"SCRIPTS_{r}"].split() for r in roles} == {r: PLAN["ch5"][r] for r in roles}
+    assert {r: seen[f"SCRIPTS_{r}"].split() for r in roles} == {r: list(ch5[r]) for r in roles}
     assert seen["NODES"].split() == [f"{n.name}:{n.role}:{','.join((n.address, *n.aliases))}" for n in cluster.nodes]
     assert (seen["VIP"], seen["PREFERRED"], seen["IFACE"]) == (cluster.vip, cluster.preferred_balancer.name,
                                                                cluster.interface)

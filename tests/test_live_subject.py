@@ -10,7 +10,7 @@ import pytest
 from lab.checks.heartbeat import parse_heartbeat_view
 from lab.cluster import load_cluster
 from lab.report import TutorialReport
-from scenarios.steps import check_standby_heartbeat, reaching_the_fallback
+from scenarios.steps import check_standby_alive, reaching_the_fallback
 from tests.fakes import ScriptedNode
 
 STATS = """\
@@ -43,10 +43,10 @@ def test_heartbeat_view_rejects_other_text():
 
 def test_the_standby_premise_passes_on_a_live_standby_and_fails_on_a_dead_one(golden):
     cluster, report = load_cluster(), TutorialReport()
-    check_standby_heartbeat(report, cluster, ScriptedNode("loadb2", [(0, golden("cl-status-standby.txt"))]),
+    check_standby_alive(report, cluster, ScriptedNode("loadb2", [(0, golden("cl-status-standby.txt"))]),
                             active="loadb1", timeout=0)
     with pytest.raises(AssertionError, match="heartbeat is not running on the hot-standby loadb2"):
-        check_standby_heartbeat(report, cluster, ScriptedNode("loadb2", [(1, golden("cl-status-stopped.txt"))]),
+        check_standby_alive(report, cluster, ScriptedNode("loadb2", [(1, golden("cl-status-stopped.txt"))]),
                                 active="loadb1", timeout=0)
     assert [r.verdict for r in report.records] == ["PASS", "FAIL"]
 
@@ -55,13 +55,13 @@ def test_the_standby_premise_fails_when_the_standby_does_not_see_the_active_or_h
     cluster = load_cluster()
     # what loadb1 said once loadb2's heartbeat was killed: loadb2 dead, and it took loadb2's share too
     lonely = "Heartbeat is running on this machine.\ndead\n"  # nodestatus exits 1 on dead: && stops there
-    with pytest.raises(AssertionError, match="should see loadb2 active .*; saw loadb2 dead"):
-        check_standby_heartbeat(TutorialReport(), cluster, ScriptedNode("loadb1", [(1, lonely)]),
+    with pytest.raises(AssertionError, match="should see loadb2 active and hold nothing itself; its own view: role unsettled, loadb2 seen active: False"):
+        check_standby_alive(TutorialReport(), cluster, ScriptedNode("loadb1", [(1, lonely)]),
                                 active="loadb2", timeout=0)
     # "local" is loadb1's whole haresources line: a standby loadb1 must hold "none"
     holding = "Heartbeat is running on this machine.\nactive\nlocal\n"
-    with pytest.raises(AssertionError, match="hold no resource \\(none\\); saw loadb2 active, its resources local"):
-        check_standby_heartbeat(TutorialReport(), cluster, ScriptedNode("loadb1", [(0, holding)]),
+    with pytest.raises(AssertionError, match="its own view: role active, loadb2 seen active: True"):
+        check_standby_alive(TutorialReport(), cluster, ScriptedNode("loadb1", [(0, holding)]),
                                 active="loadb2", timeout=0)
 
 
@@ -78,3 +78,35 @@ def test_failed_requests_count_only_when_the_balancer_sent_them_to_the_fallback(
                                    requests=2, timeout=0):
             pass
     assert [r.verdict for r in report.records] == ["PASS", "FAIL"]
+
+
+def test_keepalived_view_of_a_live_backup(golden):
+    """keepalived's own data (SIGUSR1 dump), recorded on loadb2 in the lab: BACKUP, hearing loadb1."""
+    from lab.checks.keepalived import parse_vrrp_data
+    from lab.stacks import STACKS
+
+    text = golden("keepalived-data-backup.txt")
+    vrrp = parse_vrrp_data(text)
+    assert (vrrp.running, vrrp.instance, vrrp.state, vrrp.master_router) == (True, "VI_LVS", "BACKUP", "192.168.0.103")
+    cluster = load_cluster(stack="keepalived")
+    view = STACKS["keepalived"].view(cluster.node("loadb2"), cluster.node("loadb1"), text)
+    assert (view.running, view.role, view.peer_seen) == (True, "standby", True)
+    # the same backup, asked about a peer it does not hear as master
+    assert not STACKS["keepalived"].view(cluster.node("loadb2"), cluster.node("loadb2"), text).peer_seen
+    assert parse_vrrp_data("keepalived is not running\n").running is False
+    with pytest.raises(ValueError):
+        parse_vrrp_data("cat: /tmp/keepalived.data: No such file or directory")
+
+
+def test_the_standby_premise_on_keepalived_fails_on_a_stopped_or_master_standby(golden):
+    cluster = load_cluster(stack="keepalived")
+    report = TutorialReport()
+    check_standby_alive(report, cluster, ScriptedNode("loadb2", [(0, golden("keepalived-data-backup.txt"))]),
+                        active="loadb1", timeout=0)
+    with pytest.raises(AssertionError, match="keepalived is not running on the hot-standby loadb2"):
+        check_standby_alive(report, cluster, ScriptedNode("loadb2", [(1, "keepalived is not running\n")]),
+                            active="loadb1", timeout=0)
+    master = golden("keepalived-data-backup.txt").replace("State = BACKUP", "State = MASTER")
+    with pytest.raises(AssertionError, match="role active"):
+        check_standby_alive(report, cluster, ScriptedNode("loadb2", [(0, master)]), active="loadb1", timeout=0)
+    assert [r.verdict for r in report.records] == ["PASS", "FAIL", "FAIL"]

@@ -1,11 +1,13 @@
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from lab.differences import markdown
-from lab.provision import HERE, PLAN, _scripts_tar
+from lab.provision import HERE, _scripts_tar, plan
+from lab.stacks import STACKS
 
 SCRIPTS = sorted(p for p in HERE.iterdir() if p.suffix == ".sh" or p.name == "LVSSyncDaemonSwap")
 
@@ -21,7 +23,8 @@ def test_every_planned_script_exists_and_is_shipped():
     import tarfile
 
     shipped = set(tarfile.open(fileobj=io.BytesIO(_scripts_tar())).getnames())
-    planned = {s for stage in PLAN.values() for scripts in stage.values() for s in scripts}
+    planned = {s for stack in STACKS.values() for stage in plan(stack).values()
+               for scripts in stage.values() for s in scripts} | {s.service_script for s in STACKS.values()}
     assert planned <= shipped and {"common.sh", "LVSSyncDaemonSwap"} <= shipped
 
 
@@ -71,11 +74,19 @@ def test_ci_runs_the_readme_test_command_with_every_scenario():
     ci = (root / ".ci/run").read_text()
     run_sh = (root / "run.sh").read_text()
     assert "./run.sh setup" in ci
-    runs = [line for line in ci.splitlines() if line.startswith(".venv/bin/pytest ")]
-    assert runs == [".venv/bin/pytest tests/ || status=$?", ".venv/bin/pytest scenarios/ --lab=netns || status=$?",
+    runs = [line for line in ci.splitlines() if line.startswith(".venv/bin/")]
+    compared = re.search(r'^COMPARED="(.*)"$', run_sh, re.M)[1]
+    assert runs == [".venv/bin/pytest tests/ || status=$?",
+                    ".venv/bin/pytest scenarios/ --lab=netns --lab-reports=reports/compare/heartbeat-bookworm || status=$?",
+                    f'.venv/bin/pytest scenarios/ --lab=netns --lab-stack=keepalived -m "{compared}" '
+                    "--lab-reports=reports/compare/keepalived-bookworm || status=$?",
                     '.venv/bin/pytest scenarios/ --lab=vagrant -m "chapter5 or chapter7" --lab-reports=reports/vagrant '
-                    "--timeout=3600 || status=$?"]
+                    "--timeout=3600 || status=$?",
+                    ".venv/bin/lvslab compare || status=$?"]
+    test_action = run_sh[run_sh.index("    test) setup"):run_sh.index("    compare) setup")].replace('"$COMPARED"', f'"{compared}"')
     for line in runs:  # the same commands in run.sh's test action, which also passes the user's arguments
-        assert line.replace(".venv/bin/pytest", '"$VENV/bin/pytest"').replace(" ||", ' "$@" ||') in run_sh
+        if "pytest" in line:
+            line = line.replace(".venv/bin/pytest", '"$VENV/bin/pytest"').replace(" ||", ' "$@" ||')
+        assert line.replace(".venv/bin/lvslab", '"$VENV/bin/lvslab"') in test_action, line
     assert ci.rstrip().endswith("exit $status"), "a failure of either run fails CI"
     assert "./run.sh test " in (root / "README.md").read_text()

@@ -124,10 +124,26 @@ def test_the_report_shows_the_diff_and_a_summary_table_first():
     text = report.markdown()
     summary = text.index("## Summary")
     assert summary < text.index("## Chapter 5")
-    assert "| Chapter 5: start the load balancer and test | 1 | 0 | 0 |  |" in text
-    assert "| Chapter 7: further testing | 0 | 1 | 0 | failover: 12.5 s \\| fast |" in text
+    assert "| Chapter 5: start the load balancer and test | 1 | 0 | 0 | 0 |  |" in text
+    assert "| Chapter 7: further testing | 0 | 0 | 1 | 0 | failover: 12.5 s \\| fast |" in text
     assert "```diff\n--- tutorial\n+++ observed\n--> 127.0.0.1:80 Local 1\n+-> 127.0.0.1:80 Route 1\n```" in text
     assert "<span class=ins>+-&gt; 127.0.0.1:80 Route 1</span>" in report.html()
+
+
+def test_a_stacks_own_behaviour_is_a_differs_row_with_its_reason():
+    """A pass of a stack's stated behaviour where it departs from the tutorial is counted apart."""
+    from tests.fakes import ScriptedNode
+
+    report = TutorialReport()
+    node = ScriptedNode("loadb2", [(0, "TCP 192.168.0.105:80 rr")])
+    report.expect("5", "the IPVS table", node, "ipvsadm -L -n", documented="(empty)",
+                  verify=lambda result: None, differs="keepalived keeps the virtual service on the standby")
+    report.expect("5", "the VIP", node, "ipvsadm -L -n", documented="x", verify=lambda result: None)
+    assert [(r.verdict, r.note) for r in report.records] == [
+        ("DIFFERS", "keepalived keeps the virtual service on the standby"), ("PASS", "")]
+    text = report.markdown()
+    assert "| Chapter 5: start the load balancer and test | 1 | 1 | 0 | 0 |  |" in text
+    assert "Checks: 1 pass, 1 differs, 0 fail, 0 error." in text and "### [DIFFERS] the IPVS table" in text
 
 
 def test_a_check_cut_short_by_a_timeout_is_an_error_with_the_reason():

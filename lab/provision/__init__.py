@@ -18,17 +18,19 @@ from lab import log
 from lab.errors import LabError
 from lab.node import Node, Result
 from lab.providers.base import Lab
+from lab.stacks import Stack, stack_of
 
 HERE = Path(__file__).parent
 NODE_DIR = "/usr/local/lib/lvslab/provision"  # where the scripts live inside a node
 STAGES = ("ch5", "ch6")
-PLAN: dict[str, dict[str, list[str]]] = {
-    "ch5": {
-        "realserver": ["ch0-apache.sh"],
-        "balancer": ["ch1-ipvs.sh", "ch2-packages.sh", "ch3-forwarding.sh", "ch4-heartbeat.sh"],
-    },
-    "ch6": {"realserver": ["ch6-realserver.sh"]},
-}
+
+
+def plan(stack: Stack) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Which scripts each role runs to reach each stage; the balancers' come from the stack."""
+    return {
+        "ch5": {"realserver": ("ch0-apache.sh",), "balancer": stack.balancer_scripts},
+        "ch6": {"realserver": ("ch6-realserver.sh",)},
+    }
 
 
 def _scripts_tar() -> bytes:
@@ -69,7 +71,7 @@ class Provisioner:
                            "see the script in lab/provision/ and the node's logs under reports/")
         return result
 
-    def _run_role_scripts(self, node: Node, scripts: list[str]) -> None:
+    def _run_role_scripts(self, node: Node, scripts: Sequence[str]) -> None:
         for script in scripts:
             self.run_script(node, script)
 
@@ -81,7 +83,8 @@ class Provisioner:
             if name in self.done:
                 continue
             with log.step(f"provisioning to stage {name}"):
-                jobs = [(node, PLAN[name].get(node.spec.role, [])) for node in self.lab]
+                scripts_of = plan(stack_of(self.lab.cluster))[name]
+                jobs = [(node, scripts_of.get(node.spec.role, ())) for node in self.lab]
                 _in_parallel([lambda n=node, s=scripts: self._run_role_scripts(n, s) for node, scripts in jobs if scripts])
             self.done.append(name)
 

@@ -48,10 +48,11 @@ INTERFACES = ("source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loop
               "    up udhcpc -B -b -t 5 -T 3 -A 5 -p /run/udhcpc.eth0.pid -i eth0\n"
               "    down kill $(cat /run/udhcpc.eth0.pid) 2>/dev/null || true\n")
 # Units a plain Debian boot would start that the tutorial's nodes must not run on their own
-# (provisioning starts apache2 and heartbeat; heartbeat starts ldirectord), and timers that
-# would only cost CPU under TCG.
+# (provisioning starts apache2 and the chosen stack: heartbeat, which starts ldirectord, or
+# keepalived, or corosync and pacemaker), and timers that would only cost CPU under TCG.
 DISABLED_UNITS = ["apache2.service", "heartbeat.service", "ldirectord.service", "ipvsadm.service",
-                  "apache-htcacheclean.service"]
+                  "apache-htcacheclean.service", "keepalived.service", "corosync.service",
+                  "pacemaker.service"]
 # Under TCG, with five VMs on two cores, every unit costs seconds of boot: `systemd-analyze blame`
 # on a first box showed each of these taking 10-15 s of a 3 min userspace boot.
 MASKED_UNITS = ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "e2scrub_reap.service",

@@ -21,14 +21,21 @@ from lab.runtime.cachelock import cache_lock
 
 SUITE = "bookworm"
 VARIANT = "minbase"
-# The tutorial's software from bookworm (see docs/bookworm-differences.md), plus what a
-# node needs to boot in namespaces (tini reaps orphans; busybox gives a syslogd).
-PACKAGES = sorted([
-    "heartbeat", "ldirectord", "resource-agents", "cluster-glue", "ipvsadm", "libwww-perl",
+# The tutorial's software from bookworm (see docs/bookworm-differences.md), today's stacks that
+# replace heartbeat (--lab-stack, lab/stacks/), plus what a node needs to boot in namespaces
+# (tini reaps orphans; busybox gives a syslogd). The Vagrant box has the same set (box.py).
+STACK_PACKAGES = {
+    "heartbeat": ["heartbeat", "ldirectord", "resource-agents", "cluster-glue"],
+    "keepalived": ["keepalived"],
+    "pacemaker": ["pacemaker", "pacemaker-cli-utils", "corosync", "ldirectord", "resource-agents"],
+}
+PACKAGES = sorted({
+    *(p for packages in STACK_PACKAGES.values() for p in packages),
+    "ipvsadm", "libwww-perl",
     "apache2", "ssl-cert", "openssl",
     "iproute2", "ifupdown", "arping", "curl", "kmod", "procps", "psmisc", "iputils-ping",
     "netcat-openbsd", "tini", "busybox",
-])
+})
 RECIPE_VERSION = 1
 IMAGE_ENV = "LVSLAB_IMAGE"
 

@@ -1,0 +1,46 @@
+"""The tutorial's stack: heartbeat (haresources: ldirectord, LVSSyncDaemonSwap, IPaddr2)."""
+
+from __future__ import annotations
+
+from lab.checks.daemons import parse_ldirectord_status, parse_sync_status
+from lab.checks.heartbeat import parse_heartbeat_view
+from lab.cluster import NodeSpec
+from lab.stacks.base import ACTIVE, DOWN, STANDBY, UNSETTLED, Stack, StackView
+
+
+class Heartbeat(Stack):
+    name = "heartbeat"
+    title = "heartbeat + ldirectord (the tutorial's)"
+    balancer_scripts = ("ch1-ipvs.sh", "ch2-packages.sh", "ch3-forwarding.sh", "ch4-heartbeat.sh")
+    service_script = "ch4-heartbeat.sh"
+    init_script = "/etc/init.d/heartbeat"
+    service_on_standby = False
+    backup_sync_on_standby = False
+    checker_command = "ldirectord ldirectord.cf status"
+    sync_command = "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status"
+
+    def status_command(self, peer: NodeSpec) -> str:
+        return f"cl_status hbstatus && cl_status nodestatus {peer.name} && cl_status rscstatus"
+
+    def view(self, node: NodeSpec, peer: NodeSpec, output: str) -> StackView:
+        """rscstatus names what a node holds: "local" is the share haresources gives it, which is
+        nothing for a node haresources does not name (loadb2 after its start), and everything for
+        the node it names; "all" is everything, "none" nothing (loadb1 after it rejoined)."""
+        hb = parse_heartbeat_view(output)
+        named = node.preferred
+        role = {"all": ACTIVE, "foreign": ACTIVE, "none": STANDBY, "transition": UNSETTLED,
+                "local": ACTIVE if named else STANDBY}.get(hb.resources or "", DOWN if not hb.running else UNSETTLED)
+        return StackView(hb.running, role, hb.peer == "active", output.strip())
+
+    def documented_standby(self, standby: NodeSpec, active: NodeSpec) -> str:
+        return f"Heartbeat is running on this machine.\nactive\n{'none' if standby.preferred else 'local'}"
+
+    def checker_running(self, output: str) -> bool:
+        status = parse_ldirectord_status(output)
+        if status.config != "/etc/ha.d/ldirectord.cf":
+            raise AssertionError(f"ldirectord's status names {status.config}, not /etc/ha.d/ldirectord.cf")
+        return status.running
+
+    def sync_master_running(self, output: str) -> bool:
+        status = parse_sync_status(output)
+        return status.role == "master" and status.running
