@@ -6,13 +6,12 @@ import re
 from pathlib import Path
 
 from lab.providers.base import Lab
+from lab.stacks import stack_of
 
 # A node booted by systemd (a Vagrant VM) logs to the journal, where a namespace node has syslogd.
 COMMON = ["ip addr", "ps -ef", "if [ -d /run/systemd/system ]; then journalctl -b -n 200 --no-pager; fi"]
 BY_ROLE = {
-    "balancer": ["ipvsadm -L -n", "ipvsadm -L -n -c", "ipvsadm -L --daemon",
-                 "ldirectord ldirectord.cf status", "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status",
-                 "tail -n 200 /var/log/ha-log", "tail -n 200 /var/log/syslog"],
+    "balancer": ["ipvsadm -L -n", "ipvsadm -L -n -c", "ipvsadm -L --daemon", "tail -n 200 /var/log/syslog"],
     "realserver": ["sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce",
                    "tail -n 50 /var/log/apache2/access.log", "tail -n 50 /var/log/apache2/error.log"],
 }
@@ -23,7 +22,8 @@ def collect(lab: Lab, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for node in lab:
         parts = []
-        for command in COMMON + BY_ROLE.get(node.spec.role, []):
+        stack = stack_of(lab.cluster).evidence_commands if node.spec.role == "balancer" else ()
+        for command in COMMON + BY_ROLE.get(node.spec.role, []) + list(stack):
             try:
                 result = node.run(command, timeout=30)
                 parts.append(f"$ {command}   (exit {result.rc})\n{result.stdout}{result.stderr}")

@@ -57,6 +57,10 @@ def _set(*keys_and_value):
     (_set("stack", "timing", "deadtime", 1), "stack.timing.deadtime", "not longer than keepalive"),
     (_set("stack", "auto_failback", "off"), "stack.auto_failback", "not true or false"),
     (_set("stack", "mcast_group", "192.168.0.1"), "stack.mcast_group", "not a multicast group"),
+    (_set("keepalived", "priority", 90), "keepalived.priority", "not above peer_priority 100"),
+    (_set("keepalived", "virtual_router_id", 300), "keepalived.virtual_router_id", "use 1 to 255"),
+    (_set("keepalived", "nopreempt", "yes"), "keepalived.nopreempt", "not true or false"),
+    (_set("keepalived", "timing", "advertint", 1), "keepalived.timing.advertint", "not a field of the cluster"),
 ])
 def test_a_broken_field_is_named_with_its_fix(tmp_path, change, path, says):
     with pytest.raises(LabError) as raised:
@@ -117,3 +121,9 @@ def test_a_broken_cluster_never_breaks_collection_only_a_lab_run_reports_it(tmp_
         assert "nodes[2].address: 10.0.0.3 is not a host address of the LAN" in lab_run.stderr
         assert "Traceback" not in lab_run.stderr
         assert "has not written its report" in (tmp_path / "reports" / "latest" / "tutorial-report.md").read_text()
+
+
+def test_an_unknown_stack_says_which_there_are():
+    with pytest.raises(LabError, match="unknown stack 'pacemaker'") as raised:
+        load_cluster(stack="pacemaker")
+    assert "heartbeat, keepalived" in raised.value.fix

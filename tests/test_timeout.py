@@ -8,6 +8,7 @@ import pytest
 FAKE_LAB = """
 import pytest
 from lab import pytest_plugin
+from lab.cluster import load_cluster
 
 
 class Result:
@@ -29,6 +30,8 @@ class Node:
 
 
 class FakeLab:
+    cluster = load_cluster()
+
     def __iter__(self):
         return iter([Node()])
 

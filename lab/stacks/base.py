@@ -32,6 +32,7 @@ class Stack:
     backup_sync_on_standby: bool = False  # a standby that has never been active runs the backup sync daemon
     checker_command: str = ""  # run on a balancer: whether its health checker runs
     sync_command: str = ""  # run on a balancer: whether the sync master runs
+    evidence_commands: tuple[str, ...] = ()  # saved from each balancer when a test fails
 
     def status_command(self, peer: NodeSpec) -> str:
         """Run on a balancer: its own view of itself and of the other balancer `peer` (StackView)."""

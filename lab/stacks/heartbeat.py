@@ -18,6 +18,8 @@ class Heartbeat(Stack):
     backup_sync_on_standby = False
     checker_command = "ldirectord ldirectord.cf status"
     sync_command = "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status"
+    evidence_commands = ("cl_status hbstatus; cl_status rscstatus", "ldirectord ldirectord.cf status",
+                         "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status", "tail -n 200 /var/log/ha-log")
 
     def status_command(self, peer: NodeSpec) -> str:
         return f"cl_status hbstatus && cl_status nodestatus {peer.name} && cl_status rscstatus"

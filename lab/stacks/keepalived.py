@@ -31,6 +31,7 @@ class Keepalived(Stack):
     checker_command = ('pid=$(cat /run/checkers.pid 2>/dev/null) && kill -0 "$pid" 2>/dev/null '
                        '&& echo "keepalived checker (pid $pid) is running" || echo "keepalived checker is stopped"')
     sync_command = "ipvsadm -L --daemon"
+    evidence_commands = (STATUS, "cat /etc/keepalived/keepalived.conf")
 
     def status_command(self, peer: NodeSpec) -> str:
         return STATUS
