@@ -73,7 +73,7 @@ class Agent:
         try:
             if op == "hello":
                 channel.send({"id": rid, "op": "hello", "nonce": request.get("nonce"), "lab": self.lab.name,
-                              "interface": self.lab.cluster.interface})
+                              "interface": self.lab.cluster.interface, "stack": self.lab.cluster.stack_name})
             elif op == "exec":
                 node = self.lab.node(request["node"])
                 stdin = base64.b64decode(request["stdin"]) if request.get("stdin") else None
@@ -217,11 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ports", default="", help="virtio-serial port names, comma separated")
     parser.add_argument("--sockets", default="", help="unix socket paths, comma separated")
     parser.add_argument("--lab", default="netns", help="provider: netns or vagrant")
+    parser.add_argument("--stack", default="heartbeat", help="what runs the balancer pair (lab/stacks/)")
     args = parser.parse_args(argv)
     provider = get_provider(args.lab)
     provider.check_host()
     # A Vagrant lab's jail has a name of its own (lvslab-vg-...): `lvslab clean` knows it by that.
-    lab = provider.create(load_cluster(), lab_name=args.name if args.lab == "netns" else None)
+    lab = provider.create(load_cluster(stack=args.stack), lab_name=args.name if args.lab == "netns" else None)
     try:
         with log.step(f"lab: bring-up of {lab.describe()}"):
             lab.start()

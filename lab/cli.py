@@ -97,6 +97,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _lab_commands(sub: argparse._SubParsersAction) -> None:
     from lab import cli_lab, remote
+    from lab.cluster import STACK_NAMES
     from lab.runtime.choose import KERNEL_CHOICES
 
     def add(name: str, help_text: str, func) -> argparse.ArgumentParser:  # noqa: ANN001
@@ -106,11 +107,13 @@ def _lab_commands(sub: argparse._SubParsersAction) -> None:
         return command
 
     up = add("up", "build the cluster to a stage and leave it running",
-             lambda a: cli_lab.up(a.name, a.stage, a.lab_kernel, a.lab))
+             lambda a: cli_lab.up(a.name, a.stage, a.lab_kernel, a.lab, a.stack))
     up.add_argument("--lab", choices=["netns", "vagrant"], default="netns",
                     help="provider: netns (namespaces) or vagrant (five VMs; slow under TCG)")
     up.add_argument("--stage", choices=["ch5", "ch6", "ch7"], default="ch7", help="default: the whole tutorial")
     up.add_argument("--lab-kernel", choices=KERNEL_CHOICES, default="auto")
+    up.add_argument("--stack", choices=STACK_NAMES, default="heartbeat",
+                    help="what runs the balancer pair: heartbeat (the tutorial's) or keepalived")
     status = add("status", "the lab at a glance", lambda a: cli_lab.status(a.name, a.json))
     status.add_argument("--json", action="store_true")
     run = add("exec", "run a command inside a node", lambda a: cli_lab.run(a.name, a.node, a.cmd))

@@ -36,7 +36,7 @@ FAULTS = {
 }
 
 
-def up(name: str, stage: str, kernel: str, provider: str = "netns") -> int:
+def up(name: str, stage: str, kernel: str, provider: str = "netns", stack: str = "heartbeat") -> int:
     claim = remote.claim_start(name)
     if claim is None:
         print(f"lab {name} is already being started by another `lvslab up`: wait for it, then use it "
@@ -46,21 +46,21 @@ def up(name: str, stage: str, kernel: str, provider: str = "netns") -> int:
         if remote.read_info(name):
             print(f"lab {name} is already up: use it (lvslab status) or stop it (lvslab down)", file=sys.stderr)
             return 1
-        return _start(name, stage, kernel, provider)
+        return _start(name, stage, kernel, provider, stack)
 
 
-def _start(name: str, stage: str, kernel: str, provider: str) -> int:
+def _start(name: str, stage: str, kernel: str, provider: str, stack: str = "heartbeat") -> int:
     remote.remove_lab_dir(name)
     folder = remote.lab_dir(name)
     folder.mkdir(parents=True)
     console = folder / "console.log"
     sockets = [folder / f"ctl{i}.sock" for i in range(remote.PORTS)]
-    agent = [sys.executable, "-m", "lab.agent", "--stage", stage, "--lab", provider]
+    agent = [sys.executable, "-m", "lab.agent", "--stage", stage, "--lab", provider, "--stack", stack]
     if provider == "vagrant":  # VMs on this machine: the agent drives them from here
         choice = KernelChoice("host", "Vagrant VMs, each with its own Debian kernel")
     else:
         choice = choose_kernel(kernel)
-    print(f"lvslab up: {name} to stage {stage} ({choice.where}: {choice.why})", flush=True)
+    print(f"lvslab up: {name} to stage {stage} on {stack} ({choice.where}: {choice.why})", flush=True)
     if choice.where == "host":
         with console.open("ab") as out:
             proc = subprocess.Popen([*agent, "--sockets", ",".join(map(str, sockets))], cwd=REPO,
@@ -74,7 +74,7 @@ def _start(name: str, stage: str, kernel: str, provider: str) -> int:
         pid = microvm.start_background([*agent, "--ports", ",".join(ports)], cwd=REPO, console=console,
                                        ports=ports, why=choice.why)
     info = {"name": name, "pid": pid, "starttime": starttime(pid), "kind": choice.where, "stage": stage,
-            "started": time.time(), "provider": provider}
+            "started": time.time(), "provider": provider, "stack": stack}
     (folder / "info.json").write_text(json.dumps(info))
     return _follow(console, info, UP_TIMEOUT_VAGRANT if provider == "vagrant" else UP_TIMEOUT)
 

@@ -78,6 +78,7 @@ class AgentClient:
             if message.get("op") == "hello" and message.get("nonce") == nonce:
                 self.lab_name = message["lab"]
                 self.interface = message.get("interface")  # the LAN's name in the nodes (eth1 on VMs)
+                self.stack = message.get("stack", "heartbeat")  # what runs its balancer pair
                 break
 
     def _send(self, message: dict) -> None:
@@ -146,6 +147,8 @@ class RemoteLab(Lab):
         self.name = self.client.lab_name
         if self.client.interface and self.client.interface != self.cluster.interface:
             self.cluster = dataclasses.replace(self.cluster, interface=self.client.interface)
+        if self.client.stack != self.cluster.stack_name:  # the lab's own, whatever --lab-stack said
+            self.cluster = dataclasses.replace(self.cluster, stack_name=self.client.stack)
         for spec in self.cluster.nodes:
             self.nodes[spec.name] = RemoteNode(spec, self.client)
 

@@ -31,7 +31,8 @@ def test_hello_exec_http_and_errors_answer_with_their_ids():
         {"id": 4, "op": "reboot"},
     ])
     # the LAN's name as the lab's nodes know it: a --lab-reuse run checks that interface (eth1 on VMs)
-    assert replies[0] == {"id": 0, "op": "hello", "nonce": "n1", "lab": "lvslab-fake", "interface": "eth0"}
+    assert replies[0] == {"id": 0, "op": "hello", "nonce": "n1", "lab": "lvslab-fake", "interface": "eth0",
+                          "stack": "heartbeat"}
     assert Result(**{k: v for k, v in replies[1].items() if k != "id"}).rc == 3
     assert replies[2]["status"] == 200 and replies[2]["error"] == "" and "agent_error" not in replies[2]
     assert replies[3]["id"] == 3 and "no node 'loadb9'" in replies[3]["agent_error"]

@@ -16,7 +16,7 @@ def test_a_second_up_while_the_first_is_starting_is_refused(tmp_path, monkeypatc
     inside, release = threading.Event(), threading.Event()
     started: list[str] = []
 
-    def slow_start(name: str, stage: str, kernel: str, provider: str) -> int:
+    def slow_start(name: str, stage: str, kernel: str, provider: str, stack: str) -> int:
         started.append(name)
         inside.set()
         assert release.wait(10)
@@ -37,7 +37,7 @@ def test_a_second_up_while_the_first_is_starting_is_refused(tmp_path, monkeypatc
 def test_the_claim_is_let_go_when_a_start_fails(tmp_path, monkeypatch):
     monkeypatch.setattr(remote, "UP_DIR", tmp_path)
 
-    def broken_start(name: str, stage: str, kernel: str, provider: str) -> int:
+    def broken_start(name: str, stage: str, kernel: str, provider: str, stack: str) -> int:
         raise RuntimeError("the microVM did not boot")
 
     monkeypatch.setattr(cli_lab, "_start", broken_start)
