@@ -8,16 +8,13 @@ on one lab: each continues the story from where the previous one left it. With a
 stack (--lab-stack), its daemon is the one stopped and started (keepalived: nopreempt).
 """
 
-import time
-
 import pytest
 
 from lab import tutorial as doc
-from lab.checks.cluster import vip_holders, wait_for_active
+from lab.checks.cluster import vip_holders
 from lab.cluster import web_names
-from lab.wait import wait_until
+from lab.failover import fail_over, rejoin
 from lab.stacks import stack_of
-from lab.stacks.base import ACTIVE, STANDBY
 from scenarios.steps import (check_health_checker, check_ipvs_table, check_site, check_standby_alive,
                              check_sync_daemon, check_vip_listing, reaching_the_fallback)
 
@@ -34,10 +31,8 @@ def _hand_a_reused_lab_back_as_found(request, lab):
     is failed back to loadb1, so the next run starts where chapter 7 expects."""
     yield
     if request.config.option.lab_reuse and vip_holders(lab) == ["loadb2"]:
-        loadb2, stack = lab.node("loadb2"), stack_of(lab.cluster)
-        stack.stop(loadb2)
-        wait_for_active(lab, "loadb1", timeout=180)
-        stack.start(loadb2)
+        fail_over(lab, "loadb2", "loadb1")
+        rejoin(lab, "loadb2", "loadb1")
 
 
 def test_the_site_answers_on_the_virtual_ip(tutorial, lab):
@@ -68,26 +63,14 @@ def test_the_site_recovers_when_both_apaches_start_again(tutorial, cluster, lab,
 
 def test_the_hot_standby_takes_over_when_heartbeat_stops_on_the_active(tutorial, lab, loadb1):
     assert vip_holders(lab) == ["loadb1"], "chapter 7 assumes loadb1 is the active load balancer"
-    stack = stack_of(lab.cluster)
-    started = time.monotonic()
-    stack.stop(loadb1)
-    wait_for_active(lab, "loadb2", timeout=180)
-    tutorial.figure("7", f"failover: {stack.init_script} stop on loadb1 until loadb2 holds the VIP",
-                    f"{time.monotonic() - started:.1f} s")
+    seconds = fail_over(lab, "loadb1", "loadb2")
+    tutorial.figure("7", f"failover: {stack_of(lab.cluster).init_script} stop on loadb1 until loadb2 holds the VIP",
+                    f"{seconds:.1f} s")
     check_site(tutorial, lab, documented=doc.CH7_FAILOVER, answered_by=WEB)
 
 
 def test_the_new_active_keeps_its_role_when_heartbeat_starts_again(tutorial, lab, loadb1, loadb2):
-    stack = stack_of(lab.cluster)
-    stack.start(loadb1)
-
-    def settled():
-        # each balancer's own view (heartbeat: cl_status rscstatus; keepalived: its VRRP state)
-        seen = {n.name: stack.read(n, lab.cluster.node(other.name)).role
-                for n, other in ((loadb1, loadb2), (loadb2, loadb1))}
-        return seen == {"loadb1": STANDBY, "loadb2": ACTIVE}, seen
-
-    wait_until(settled, timeout=180, interval=3, what=f"{stack.name} on loadb1 to rejoin as the standby")
+    rejoin(lab, "loadb1", "loadb2")
     holders = vip_holders(lab)
     tutorial.record("7", "loadb2 still has the active role", "loadb1, loadb2", f"ip addr sh {lab.cluster.interface}",
                     doc.CH7_NO_FAILBACK, f"VIP held by {holders}", "PASS" if holders == ["loadb2"] else "FAIL")
