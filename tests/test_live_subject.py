@@ -110,3 +110,26 @@ def test_the_standby_premise_on_keepalived_fails_on_a_stopped_or_master_standby(
     with pytest.raises(AssertionError, match="role active"):
         check_standby_alive(report, cluster, ScriptedNode("loadb2", [(0, master)]), active="loadb1", timeout=0)
     assert [r.verdict for r in report.records] == ["PASS", "FAIL", "FAIL"]
+
+
+@pytest.mark.parametrize(("node", "rscstatus", "role"), [
+    ("loadb1", "local", "active"),    # haresources names loadb1: its share is everything
+    ("loadb2", "local", "standby"),   # loadb2's share is empty
+    ("loadb2", "all", "active"), ("loadb1", "none", "standby"), ("loadb2", "transition", "unsettled"),
+])
+def test_heartbeat_roles_from_rscstatus(node, rscstatus, role):
+    from lab.stacks import STACKS
+
+    cluster = load_cluster()
+    peer = cluster.node("loadb2" if node == "loadb1" else "loadb1")
+    view = STACKS["heartbeat"].view(cluster.node(node), peer,
+                                    f"Heartbeat is running on this machine.\nactive\n{rscstatus}\n")
+    assert (view.running, view.role, view.peer_seen) == (True, role, True)
+
+
+def test_heartbeat_role_of_a_stopped_heartbeat_is_down(golden):
+    from lab.stacks import STACKS
+
+    cluster = load_cluster()
+    view = STACKS["heartbeat"].view(cluster.node("loadb2"), cluster.node("loadb1"), golden("cl-status-stopped.txt"))
+    assert (view.running, view.role) == (False, "down")
