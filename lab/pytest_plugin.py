@@ -373,7 +373,7 @@ for _name in node_names():  # loadb1, loadb2, webserver1, webserver2, client
 def chapter5_cluster(lab: Lab, provisioner: Provisioner) -> Lab:
     """Chapters 1-4 done: heartbeat started on both balancers, Apache on the web nodes, loadb1 active."""
     with log.step("stage ch5: chapters 1-4 provisioned and loadb1 active"):
-        provisioner.reach("ch5")
+        provisioner.provision("ch5")
         stages.settle(lab, "ch5")
     return lab
 
@@ -390,7 +390,7 @@ def not_past_chapter5(provisioner: Provisioner) -> None:
 def chapter6_cluster(chapter5_cluster: Lab, provisioner: Provisioner) -> Lab:
     """Chapter 6 done: the Apache nodes accept the VIP and serve ldirector.html."""
     with log.step("stage ch6: chapter 6 provisioned on the Apache nodes"):
-        provisioner.reach("ch6")
+        provisioner.provision("ch6")
     return chapter5_cluster
 
 

@@ -50,5 +50,5 @@ def settle(lab: Lab, stage: str) -> None:
 def reach(lab: Lab, provisioner: Provisioner, stage: str) -> None:
     """Provision and settle every stage up to `stage`."""
     for name in STAGES[: STAGES.index(stage) + 1]:
-        provisioner.reach(PROVISIONED_BY[name])
+        provisioner.provision(PROVISIONED_BY[name])
         settle(lab, name)

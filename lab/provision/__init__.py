@@ -1,9 +1,10 @@
 """Provisioning: the tutorial's chapters as scripts, run on the nodes of any provider.
 
-Stages are cumulative and named after the tutorial's checks they make possible:
+What each provisioning stage runs is `plan()`, in order; stages are cumulative and named after
+the tutorial's checks they make possible:
   ch5  balancers built through chapter 4 (heartbeat started), Apache on the web nodes
   ch6  the Apache nodes accept the VIP (chapter 6)
-Chapter 7 only tests; it needs stage ch6.
+Chapter 7 only tests; it needs stage ch6. lab/stages.py adds the waits (stages.reach).
 """
 
 from __future__ import annotations
@@ -22,11 +23,8 @@ from lab.stacks import Stack, stack_of
 
 HERE = Path(__file__).parent
 NODE_DIR = "/usr/local/lib/lvslab/provision"  # where the scripts live inside a node
-STAGES = ("ch5", "ch6")
-
-
 def plan(stack: Stack) -> dict[str, dict[str, tuple[str, ...]]]:
-    """Which scripts each role runs to reach each stage; the balancers' come from the stack."""
+    """Which scripts each role runs at each stage, stages in order; the balancers' come from the stack."""
     return {
         "ch5": {"realserver": ("ch0-apache.sh",), "balancer": stack.balancer_scripts},
         "ch6": {"realserver": ("ch6-realserver.sh",)},
@@ -75,15 +73,17 @@ class Provisioner:
         for script in scripts:
             self.run_script(node, script)
 
-    def reach(self, stage: str) -> None:
-        """Run every chapter up to `stage` not yet run, nodes in parallel."""
-        if stage not in STAGES:
-            raise LabError(f"unknown stage {stage!r}", f"use one of {', '.join(STAGES)}")
-        for name in STAGES[: STAGES.index(stage) + 1]:
+    def provision(self, stage: str) -> None:
+        """Run every stage's scripts up to `stage` not yet run, nodes in parallel."""
+        stages = plan(stack_of(self.lab.cluster))
+        if stage not in stages:
+            raise LabError(f"unknown stage {stage!r}", f"use one of {', '.join(stages)}")
+        order = list(stages)
+        for name in order[: order.index(stage) + 1]:
             if name in self.done:
                 continue
             with log.step(f"provisioning to stage {name}"):
-                scripts_of = plan(stack_of(self.lab.cluster))[name]
+                scripts_of = stages[name]
                 jobs = [(node, scripts_of.get(node.spec.role, ())) for node in self.lab]
                 _in_parallel([lambda n=node, s=scripts: self._run_role_scripts(n, s) for node, scripts in jobs if scripts])
             self.done.append(name)
