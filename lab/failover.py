@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from lab.checks.cluster import wait_for_active
+from lab.readings import wait_for_active
 from lab.providers.base import Lab
 from lab.stacks import stack_of
 from lab.stacks.base import ACTIVE, STANDBY

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from lab import log
-from lab.checks.cluster import ipvs_table, vip_holders
+from lab.readings import ipvs_table, vip_holders
 from lab.checks.ipvsadm import IpvsTable
 from lab.cluster import Cluster
 from lab.providers.base import Lab

@@ -10,7 +10,7 @@ under TCG.
 from __future__ import annotations
 
 from lab import log
-from lab.checks.cluster import ipvs_table, vip_holders, wait_for_active
+from lab.readings import ipvs_table, vip_holders, wait_for_active
 from lab.providers.base import Lab
 from lab.provision import Provisioner
 from lab.wait import wait_until

@@ -11,7 +11,7 @@ stack (--lab-stack), its daemon is the one stopped and started (keepalived: nopr
 import pytest
 
 from lab import tutorial as doc
-from lab.checks.cluster import vip_holders
+from lab.readings import vip_holders
 from lab.cluster import web_names
 from lab.failover import fail_over, rejoin
 from lab.stacks import stack_of

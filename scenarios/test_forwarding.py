@@ -16,7 +16,7 @@ import time
 import pytest
 
 from lab.checks.http import served_by
-from lab.checks.cluster import service_stats, settled_stats
+from lab.readings import service_stats, settled_stats
 from lab.checks.ipvsadm import parse_table
 from lab.cluster import web_names
 from lab.service import FORWARD_NAMES, active_balancer

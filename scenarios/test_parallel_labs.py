@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 from lab import log, stages
-from lab.checks.cluster import ipvs_table, service_stats, settled_stats, vip_holders
+from lab.readings import ipvs_table, service_stats, settled_stats, vip_holders
 from lab.providers import get_provider
 from lab.providers.base import Lab
 from lab.provision import Provisioner

@@ -26,7 +26,7 @@ from typing import Callable
 
 import pytest
 
-from lab.checks.cluster import ipvs_table
+from lab.readings import ipvs_table
 from lab.checks.ipvsadm import parse_connections
 from lab.service import active_balancer
 from lab.wait import wait_until

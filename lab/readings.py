@@ -1,4 +1,5 @@
-"""Readings of the whole cluster built from the per-node parsers: who holds the VIP, its table."""
+"""Readings of the whole cluster, taken on its nodes and parsed by lab/checks/ (which only parse): who holds
+the VIP, a balancer's table, its counters once settled. These run commands and wait; the parsers do not."""
 
 from __future__ import annotations
 
