@@ -7,20 +7,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from lab.checks.daemons import parse_ldirectord_status
 from lab.checks.ipaddr import parse_interface
 from lab.checks.ipvsadm import parse_daemons, parse_table
 from lab.node import Node
 from lab.providers.base import Lab
+from lab.stacks import stack_of
 
 MARK = "--lvslab--"
-BALANCER_PROBE = [
-    "ip addr show {iface}",
-    "/etc/init.d/heartbeat status >/dev/null 2>&1 && echo running || echo stopped",
-    "ldirectord ldirectord.cf status 2>&1",
-    "ipvsadm -L -n",
-    "ipvsadm -L --daemon",
-]
+# A balancer's: its LAN addresses, then its stack's daemons (lab/stacks/: each prints running or
+# stopped), then the IPVS table and the sync daemons.
+BALANCER_PROBE = ["ip addr show {iface}", "ipvsadm -L -n", "ipvsadm -L --daemon"]
 REALSERVER_PROBE = [
     "ip addr show lo",
     "[ -f /run/apache2/apache2.pid ] && kill -0 $(cat /run/apache2/apache2.pid) 2>/dev/null && echo running || echo stopped",
@@ -28,23 +24,24 @@ REALSERVER_PROBE = [
 
 
 def _sections(node: Node, probe: list[str], iface: str) -> list[str]:
-    script = f"; echo {MARK}; ".join(command.format(iface=iface) for command in probe)
+    script = f"; echo {MARK}; ".join(command.replace("{iface}", iface) for command in probe)
     return node.run(script, timeout=60).stdout.split(f"{MARK}\n")
 
 
 def lab_status(lab: Lab, stages: list[str]) -> dict:
     cluster = lab.cluster
-    status: dict = {"lab": lab.name, "provider": lab.provider_name, "stages": list(stages), "vip": cluster.vip,
+    status: dict = {"lab": lab.name, "provider": lab.provider_name, "stack": cluster.stack_name,
+                    "stages": list(stages), "vip": cluster.vip,
                     "active": None, "nodes": [], "ipvs": None}
     for spec in cluster.nodes:
         node = lab.node(spec.name)
         entry: dict = {"name": spec.name, "role": spec.role, "address": spec.address, "daemons": {}}
         if spec.role == "balancer":
-            addr, heartbeat, ldirectord, table, daemons = _sections(node, BALANCER_PROBE, cluster.interface)
+            stack = stack_of(cluster).daemons
+            addr, table, daemons, *states = _sections(node, [*BALANCER_PROBE, *stack.values()], cluster.interface)
             holds = cluster.vip in parse_interface(addr).addresses
             entry["holds_vip"] = holds
-            entry["daemons"] = {"heartbeat": heartbeat.strip(),
-                                "ldirectord": "running" if parse_ldirectord_status(ldirectord).running else "stopped",
+            entry["daemons"] = {**{name: state.strip() for name, state in zip(stack, states)},
                                 "sync": [d.role for d in parse_daemons(daemons)] or ["none"]}
             if holds:
                 status["active"] = spec.name
@@ -59,7 +56,8 @@ def lab_status(lab: Lab, stages: list[str]) -> dict:
 
 def render(status: dict) -> str:
     """The human table of `lvslab status`."""
-    lines = [f"lab {status['lab']} ({status['provider']}), stages done: {', '.join(status['stages']) or 'none'}",
+    lines = [f"lab {status['lab']} ({status['provider']}, {status.get('stack', 'heartbeat')}), "
+             f"stages done: {', '.join(status['stages']) or 'none'}",
              f"virtual IP {status['vip']} held by: {status['active'] or 'nobody'}", "",
              f"{'node':12} {'role':11} {'address':15} state"]
     for node in status["nodes"]:

@@ -33,6 +33,7 @@ class Stack:
     checker_command: str = ""  # run on a balancer: whether its health checker runs
     sync_command: str = ""  # run on a balancer: whether the sync master runs
     evidence_commands: tuple[str, ...] = ()  # saved from each balancer when a test fails
+    daemons: dict[str, str] = {}  # `lvslab status`: name -> a command that prints running or stopped
 
     def status_command(self, peer: NodeSpec) -> str:
         """Run on a balancer: its own view of itself and of the other balancer `peer` (StackView)."""

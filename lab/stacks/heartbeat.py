@@ -18,6 +18,8 @@ class Heartbeat(Stack):
     backup_sync_on_standby = False
     checker_command = "ldirectord ldirectord.cf status"
     sync_command = "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status"
+    daemons = {"heartbeat": "/etc/init.d/heartbeat status >/dev/null 2>&1 && echo running || echo stopped",
+               "ldirectord": "ldirectord ldirectord.cf status 2>&1 | grep -q ' is running' && echo running || echo stopped"}
     evidence_commands = ("cl_status hbstatus; cl_status rscstatus", "ldirectord ldirectord.cf status",
                          "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status", "tail -n 200 /var/log/ha-log")
 

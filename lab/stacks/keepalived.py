@@ -31,6 +31,8 @@ class Keepalived(Stack):
     checker_command = ('pid=$(cat /run/checkers.pid 2>/dev/null) && kill -0 "$pid" 2>/dev/null '
                        '&& echo "keepalived checker (pid $pid) is running" || echo "keepalived checker is stopped"')
     sync_command = "ipvsadm -L --daemon"
+    daemons = {name: f'kill -0 "$(cat /run/{pidfile}.pid 2>/dev/null)" 2>/dev/null && echo running || echo stopped'
+               for name, pidfile in (("keepalived", "keepalived"), ("vrrp", "vrrp"), ("checker", "checkers"))}
     evidence_commands = (STATUS, "cat /etc/keepalived/keepalived.conf")
 
     def status_command(self, peer: NodeSpec) -> str:

@@ -1,0 +1,37 @@
+"""`lvslab status` reads each balancer's own stack: heartbeat's daemons, or keepalived's."""
+
+from lab.cluster import load_cluster
+from lab.status import MARK, lab_status, render
+from tests.fakes import FakeLab, ScriptedNode
+
+
+def _lab(golden, stack: str, daemons: list[str]) -> FakeLab:
+    """loadb1 active (recorded `ip addr`, table), loadb2 without the VIP, the web nodes serving."""
+    cluster = load_cluster(stack=stack)
+    lab = FakeLab(cluster, "lvslab-status")
+    addr = golden("ip-addr-eth0-active.txt").rstrip()
+    standby_addr = "\n".join(line for line in addr.splitlines() if "192.168.0.105" not in line)
+    sections = {"loadb1": [addr, golden("ipvsadm-ch5-active.txt").rstrip(), "master sync daemon (mcast=eth0, syncid=0)",
+                           *daemons],
+                "loadb2": [standby_addr, golden("ipvsadm-ch5-standby.txt").rstrip(), "", *daemons]}
+    web = [golden("ip-addr-lo-realserver.txt").rstrip(), "running"]
+    for spec in cluster.nodes:
+        answer = f"\n{MARK}\n".join(sections.get(spec.name, web)) + "\n"
+        node = ScriptedNode(spec.name, [(0, answer)])
+        node.spec = spec
+        lab.nodes[spec.name] = node
+    return lab
+
+
+def test_status_names_keepalived_and_its_processes(golden):
+    status = lab_status(_lab(golden, "keepalived", ["running", "running", "stopped"]), ["ch5"])
+    loadb1 = next(n for n in status["nodes"] if n["name"] == "loadb1")
+    assert status["stack"] == "keepalived" and status["active"] == "loadb1"
+    assert loadb1["daemons"] == {"keepalived": "running", "vrrp": "running", "checker": "stopped", "sync": ["master"]}
+    assert "(fake, keepalived)" in render(status)
+
+
+def test_status_names_heartbeat_and_ldirectord(golden):
+    status = lab_status(_lab(golden, "heartbeat", ["running", "stopped"]), [])
+    loadb1 = next(n for n in status["nodes"] if n["name"] == "loadb1")
+    assert loadb1["daemons"] == {"heartbeat": "running", "ldirectord": "stopped", "sync": ["master"]}
