@@ -55,7 +55,7 @@ setup() {
 # What every stack is compared on (issue 10): the tutorial's chapters 5 and 7, and the two
 # families its comments ask about. Each stack's run has its own report folder under reports/compare/.
 COMPARED="chapter5 or chapter7 or persistence or sync"
-STACKS=(heartbeat keepalived)
+STACKS=(heartbeat keepalived pacemaker)
 
 ACTION=${1:-test}
 shift || true

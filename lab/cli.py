@@ -113,7 +113,7 @@ def _lab_commands(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--stage", choices=["ch5", "ch6", "ch7"], default="ch7", help="default: the whole tutorial")
     up.add_argument("--lab-kernel", choices=KERNEL_CHOICES, default="auto")
     up.add_argument("--stack", choices=STACK_NAMES, default="heartbeat",
-                    help="what runs the balancer pair: heartbeat (the tutorial's) or keepalived")
+                    help="what runs the balancer pair: heartbeat (the tutorial's), keepalived or pacemaker")
     status = add("status", "the lab at a glance", lambda a: cli_lab.status(a.name, a.json))
     status.add_argument("--json", action="store_true")
     run = add("exec", "run a command inside a node", lambda a: cli_lab.run(a.name, a.node, a.cmd))

@@ -61,7 +61,14 @@ class KeepalivedSpec:
     timing: dict[str, int] = field(default_factory=dict)
 
 
-STACK_NAMES = ("heartbeat", "keepalived")  # --lab-stack; heartbeat is the tutorial's
+@dataclass(frozen=True)
+class PacemakerSpec:
+    """The same pair on Pacemaker + Corosync (--lab-stack=pacemaker)."""
+    preferred_score: int = 100       # the location preference for the preferred balancer (loadb1)
+    resource_stickiness: int = 200   # above it: heartbeat's auto_failback off
+
+
+STACK_NAMES = ("heartbeat", "keepalived", "pacemaker")  # --lab-stack; heartbeat is the tutorial's
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class Cluster:
     stack: StackSpec
     nodes: tuple[NodeSpec, ...]
     keepalived: KeepalivedSpec = KeepalivedSpec()
+    pacemaker: PacemakerSpec = PacemakerSpec()
     stack_name: str = "heartbeat"  # which stack runs the pair: STACK_NAMES (lab/stacks/)
 
     @property
@@ -142,6 +150,8 @@ class Cluster:
             "LAB_KA_PRIORITY": str(self.keepalived.priority),
             "LAB_KA_PEER_PRIORITY": str(self.keepalived.peer_priority),
             "LAB_KA_NOPREEMPT": "yes" if self.keepalived.nopreempt else "",
+            "LAB_PM_PREFERRED_SCORE": str(self.pacemaker.preferred_score),
+            "LAB_PM_STICKINESS": str(self.pacemaker.resource_stickiness),
         }
         for key, value in stack.timing.items():
             env[f"LAB_HB_{key.upper()}"] = str(value)
@@ -185,6 +195,7 @@ def load_cluster(path: Path | None = None, *, stack: str = "heartbeat") -> Clust
         stack=StackSpec(**data["stack"]),
         nodes=tuple(NodeSpec(**{**n, "aliases": tuple(n.get("aliases", ()))}) for n in data["nodes"]),
         keepalived=KeepalivedSpec(**data.get("keepalived", {})),
+        pacemaker=PacemakerSpec(**data.get("pacemaker", {})),
         stack_name=stack,
     )
 

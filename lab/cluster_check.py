@@ -18,12 +18,13 @@ FORWARDING = ("gate", "masq", "ipip")  # ldirectord's names: direct routing, NAT
 ROLES = ("balancer", "realserver", "client")
 PROTOCOLS = ("tcp", "udp")
 TIMING = ("keepalive", "warntime", "deadtime", "initdead")  # ha.cf's timing keys
-TOP = ("name", "description", "domain", "lan", "vip", "service", "stack", "keepalived", "nodes")
+TOP = ("name", "description", "domain", "lan", "vip", "service", "stack", "keepalived", "pacemaker", "nodes")
 SERVICE = ("port", "protocol", "scheduler", "forwarding", "request", "receive", "fallback", "persistent",
            "checktimeout", "checkinterval")
 STACK = ("name", "authkey", "mcast_group", "udpport", "auto_failback", "timing")
 KEEPALIVED = ("virtual_router_id", "priority", "peer_priority", "nopreempt", "timing")
 KEEPALIVED_TIMING = ("advert_int",)
+PACEMAKER = ("preferred_score", "resource_stickiness")
 NODE = ("name", "role", "address", "preferred", "aliases")
 # A node's name is its hostname and a pytest fixture name: both must accept it.
 NODE_NAME = re.compile(r"[a-z][a-z0-9]{0,31}")
@@ -118,6 +119,9 @@ def problems(data: Any) -> list[str]:
     keepalived = check.get(data, "", "keepalived", dict, optional=True)
     if keepalived is not None:
         _keepalived(check, keepalived)
+    pacemaker = check.get(data, "", "pacemaker", dict, optional=True)
+    if pacemaker is not None:
+        _pacemaker(check, pacemaker)
     nodes = check.get(data, "", "nodes", list)
     if nodes is not None:
         _nodes(check, nodes, lan, vip)
@@ -203,6 +207,16 @@ def _keepalived(check: Checker, block: dict[str, Any]) -> None:
     check.known(timing, "keepalived.timing", KEEPALIVED_TIMING)
     for key in KEEPALIVED_TIMING:
         check.positive(timing, "keepalived.timing", key, optional=True)
+
+
+def _pacemaker(check: Checker, block: dict[str, Any]) -> None:
+    """The same pair on Pacemaker (--lab-stack=pacemaker): auto_failback off as stickiness."""
+    check.known(block, "pacemaker", PACEMAKER)
+    score = check.positive(block, "pacemaker", "preferred_score")
+    stickiness = check.positive(block, "pacemaker", "resource_stickiness")
+    if score is not None and stickiness is not None and stickiness <= score:
+        check.add("pacemaker.resource_stickiness", f"{stickiness} is not above preferred_score {score}",
+                  "make it larger: auto_failback off means the resources stay where they run")
 
 
 def _nodes(check: Checker, nodes: list[Any], lan: ipaddress.IPv4Network | None,

@@ -62,7 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lab-vm-memory", default="4G", help="memory of the microVM (default 4G)")
     group.addoption("--lab-stack", choices=STACK_NAMES, default="heartbeat",
                     help="the software that runs the balancer pair: heartbeat (the tutorial's: heartbeat, "
-                         "ldirectord, LVSSyncDaemonSwap, IPaddr2) or keepalived (VRRP, checks and IPVS in one)")
+                         "ldirectord, LVSSyncDaemonSwap, IPaddr2), keepalived (VRRP, checks and IPVS in one) "
+                         "or pacemaker (Corosync and Pacemaker running the tutorial's resources)")
     group.addoption("--lab-reports", default=None,
                     help="folder for this run's reports (default: a new reports/runs/<time>-<pid>/, "
                          "with reports/latest pointing to the newest run)")

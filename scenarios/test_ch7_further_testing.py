@@ -64,8 +64,8 @@ def test_the_site_recovers_when_both_apaches_start_again(tutorial, cluster, lab,
 def test_the_hot_standby_takes_over_when_heartbeat_stops_on_the_active(tutorial, lab, loadb1):
     assert vip_holders(lab) == ["loadb1"], "chapter 7 assumes loadb1 is the active load balancer"
     seconds = fail_over(lab, "loadb1", "loadb2")
-    tutorial.figure("7", f"failover: {stack_of(lab.cluster).init_script} stop on loadb1 until loadb2 holds the VIP",
-                    f"{seconds:.1f} s")
+    tutorial.figure("7", "failover: the stack stopped on loadb1 until loadb2 holds the VIP",
+                    f"{seconds:.1f} s ({stack_of(lab.cluster).init_script} stop)")
     check_site(tutorial, lab, documented=doc.CH7_FAILOVER, answered_by=WEB)
 
 

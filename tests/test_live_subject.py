@@ -133,3 +133,30 @@ def test_heartbeat_role_of_a_stopped_heartbeat_is_down(golden):
     cluster = load_cluster()
     view = STACKS["heartbeat"].view(cluster.node("loadb2"), cluster.node("loadb1"), golden("cl-status-stopped.txt"))
     assert (view.running, view.role) == (False, "down")
+
+
+def test_pacemaker_view_from_crm_mon(golden):
+    """Recorded on loadb2 in the lab: both online, the group started on loadb1."""
+    from lab.checks.pacemaker import parse_crm_mon
+    from lab.stacks import STACKS
+
+    text = golden("crm-mon-standby.xml")
+    cluster_view = parse_crm_mon(text)
+    assert cluster_view.online == {"loadb1": True, "loadb2": True}
+    assert [(r.id, r.role, r.nodes) for r in cluster_view.group] == [
+        ("ldirectord", "Started", ("loadb1",)), ("sync-master", "Started", ("loadb1",)), ("vip", "Started", ("loadb1",))]
+    cluster = load_cluster(stack="pacemaker")
+    pacemaker = STACKS["pacemaker"]
+    standby = pacemaker.view(cluster.node("loadb2"), cluster.node("loadb1"), text)
+    active = pacemaker.view(cluster.node("loadb1"), cluster.node("loadb2"), text)
+    assert (standby.running, standby.role, standby.peer_seen) == (True, "standby", True)
+    assert active.role == "active"
+    # the group half moved (a takeover under way) is neither role; loadb1 gone from the membership
+    moving = text.replace('<node name="loadb1" id="1" cached="true"/>\n      </resource>\n      <resource id="vip"',
+                          '<node name="loadb2" id="2" cached="true"/>\n      </resource>\n      <resource id="vip"', 1)
+    assert pacemaker.view(cluster.node("loadb2"), cluster.node("loadb1"), moving).role == "unsettled"
+    alone = text.replace('<node name="loadb1" id="1" online="true"', '<node name="loadb1" id="1" online="false"')
+    assert not pacemaker.view(cluster.node("loadb2"), cluster.node("loadb1"), alone).peer_seen
+    stopped = pacemaker.view(cluster.node("loadb2"), cluster.node("loadb1"),
+                             "crm_mon: Error: cluster is not available on this node\n")
+    assert (stopped.running, stopped.role) == (False, "down")

@@ -6,6 +6,7 @@
 case "${LAB_STACK:-heartbeat}" in
     heartbeat) ensure_packages heartbeat ldirectord ipvsadm libwww-perl resource-agents cluster-glue arping ;;
     keepalived) ensure_packages keepalived ipvsadm ;;
+    pacemaker) ensure_packages pacemaker pacemaker-cli-utils corosync ldirectord resource-agents ipvsadm libwww-perl ;;
     *) echo "ch2-packages.sh: unknown LAB_STACK=$LAB_STACK" >&2; exit 2 ;;
 esac
 # The tutorial's answers to the install questions, as ipvsadm's settings:
