@@ -25,6 +25,7 @@ import argparse
 import sys
 
 from lab.errors import LabError
+from lab.runtime.releases import DEFAULT as DEFAULT_RELEASE, RELEASE_NAMES
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -41,15 +42,18 @@ def _clean(args: argparse.Namespace) -> int:
 
 
 def _image(args: argparse.Namespace) -> int:
-    from lab.runtime import image
-
     import shutil
 
+    from lab.runtime import image, releases
+
+    releases.choose(args.release)
     if args.rebuild:
         shutil.rmtree(image.image_dir(), ignore_errors=True)
     root = image.ensure_image()
     disk = image.ensure_ext4()
-    print(f"node image: {root}\nmicroVM disk: {disk}\nbuilt in: {image.build_seconds()} s\n"
+    from lab.runtime.microvm import ensure_kernel
+
+    print(f"node image: {root}\nmicroVM disk: {disk}\nmicroVM kernel: {ensure_kernel()}\nbuilt in: {image.build_seconds()} s\n"
           f"packages: {' '.join(image.PACKAGES)}")
     if args.box:
         from lab.runtime import box
@@ -107,13 +111,15 @@ def _lab_commands(sub: argparse._SubParsersAction) -> None:
         return command
 
     up = add("up", "build the cluster to a stage and leave it running",
-             lambda a: cli_lab.up(a.name, a.stage, a.lab_kernel, a.lab, a.stack))
+             lambda a: cli_lab.up(a.name, a.stage, a.lab_kernel, a.lab, a.stack, a.release))
     up.add_argument("--lab", choices=["netns", "vagrant"], default="netns",
                     help="provider: netns (namespaces) or vagrant (five VMs; slow under TCG)")
     up.add_argument("--stage", choices=["ch5", "ch6", "ch7"], default="ch7", help="default: the whole tutorial")
     up.add_argument("--lab-kernel", choices=KERNEL_CHOICES, default="auto")
     up.add_argument("--stack", choices=STACK_NAMES, default="heartbeat",
                     help="what runs the balancer pair: heartbeat (the tutorial's), keepalived or pacemaker")
+    up.add_argument("--release", choices=RELEASE_NAMES, default=DEFAULT_RELEASE,
+                    help="the nodes' Debian release (and the microVM kernel's): bookworm or trixie")
     status = add("status", "the lab at a glance", lambda a: cli_lab.status(a.name, a.json))
     status.add_argument("--json", action="store_true")
     run = add("exec", "run a command inside a node", lambda a: cli_lab.run(a.name, a.node, a.cmd))
@@ -140,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     image_parser = sub.add_parser("image", help="build or show the node image")
     image_parser.add_argument("--rebuild", action="store_true", help="build it again from scratch")
     image_parser.add_argument("--box", action="store_true", help="also the Vagrant box (--lab=vagrant)")
+    image_parser.add_argument("--release", choices=RELEASE_NAMES, default=DEFAULT_RELEASE,
+                              help="which Debian release's image (and microVM kernel)")
     image_parser.set_defaults(func=_image)
     sub.add_parser("differences", help="where bookworm differs from the tutorial").set_defaults(func=_differences)
     bench_parser = sub.add_parser("bench", help="print bring-up, suite and floor figures")

@@ -36,7 +36,14 @@ FAULTS = {
 }
 
 
-def up(name: str, stage: str, kernel: str, provider: str = "netns", stack: str = "heartbeat") -> int:
+def up(name: str, stage: str, kernel: str, provider: str = "netns", stack: str = "heartbeat",
+       release: str = "bookworm") -> int:
+    from lab.runtime import releases
+
+    if provider == "vagrant" and release != releases.DEFAULT:
+        raise LabError(f"--release {release} runs on --lab netns only: its Vagrant box has not been built and run yet",
+                       "lvslab up --lab netns --release " + release)
+    releases.choose(release)  # the agent (here or in the microVM) inherits it
     claim = remote.claim_start(name)
     if claim is None:
         print(f"lab {name} is already being started by another `lvslab up`: wait for it, then use it "
@@ -60,7 +67,8 @@ def _start(name: str, stage: str, kernel: str, provider: str, stack: str = "hear
         choice = KernelChoice("host", "Vagrant VMs, each with its own Debian kernel")
     else:
         choice = choose_kernel(kernel)
-    print(f"lvslab up: {name} to stage {stage} on {stack} ({choice.where}: {choice.why})", flush=True)
+    release = os.environ.get("LVSLAB_RELEASE", "bookworm")
+    print(f"lvslab up: {name} to stage {stage} on {stack}, {release} ({choice.where}: {choice.why})", flush=True)
     if choice.where == "host":
         with console.open("ab") as out:
             proc = subprocess.Popen([*agent, "--sockets", ",".join(map(str, sockets))], cwd=REPO,
@@ -74,7 +82,8 @@ def _start(name: str, stage: str, kernel: str, provider: str, stack: str = "hear
         pid = microvm.start_background([*agent, "--ports", ",".join(ports)], cwd=REPO, console=console,
                                        ports=ports, why=choice.why)
     info = {"name": name, "pid": pid, "starttime": starttime(pid), "kind": choice.where, "stage": stage,
-            "started": time.time(), "provider": provider, "stack": stack}
+            "started": time.time(), "provider": provider, "stack": stack,
+            "release": release}
     (folder / "info.json").write_text(json.dumps(info))
     return _follow(console, info, UP_TIMEOUT_VAGRANT if provider == "vagrant" else UP_TIMEOUT)
 

@@ -23,8 +23,9 @@ from lab.providers import PROVIDERS, get_provider
 from lab.providers.base import Lab
 from lab.provision import Provisioner
 from lab.report import TutorialReport
-from lab.runtime import detect, image
+from lab.runtime import detect, image, releases
 from lab.runtime.choose import KERNEL_CHOICES, choose_kernel
+from lab.runtime.releases import DEFAULT as DEFAULT_RELEASE, RELEASE_NAMES
 from lab.runtime.vm_args import vm_pytest_args
 
 HELP_LAB = "build the tutorial's cluster with this provider and run the scenarios on it"
@@ -64,6 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the software that runs the balancer pair: heartbeat (the tutorial's: heartbeat, "
                          "ldirectord, LVSSyncDaemonSwap, IPaddr2), keepalived (VRRP, checks and IPVS in one) "
                          "or pacemaker (Corosync and Pacemaker running the tutorial's resources)")
+    group.addoption("--lab-release", choices=RELEASE_NAMES, default=DEFAULT_RELEASE,
+                    help="the Debian release of the nodes and of the microVM's kernel: bookworm (Debian 12, "
+                         "the default) or trixie (Debian 13; docs/trixie-differences.md)")
     group.addoption("--lab-reports", default=None,
                     help="folder for this run's reports (default: a new reports/runs/<time>-<pid>/, "
                          "with reports/latest pointing to the newest run)")
@@ -97,6 +101,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.option.lab or config.option.lab_reuse:
         try:
             load_cluster(stack=config.option.lab_stack)  # a broken cluster.json: say which field, first
+            _choose_release(config)
         except LabError as error:
             raise pytest.UsageError(str(error)) from None
     if config.option.lab is None or config.option.lab_reuse:
@@ -126,6 +131,15 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
                          memory=config.option.lab_vm_memory)
     except LabError as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def _choose_release(config: pytest.Config) -> None:
+    """The nodes' release for this process, the microVM it boots and the report."""
+    release = releases.choose(config.option.lab_release)
+    if config.option.lab == "vagrant" and release.name != DEFAULT_RELEASE:
+        raise LabError(f"--lab-release={release.name} runs on --lab=netns only: the Vagrant box of "
+                       f"{release.title} has not been built and run yet",
+                       f"use --lab=netns --lab-release={release.name}, or --lab=vagrant without --lab-release")
 
 
 def _cache_dir(config: pytest.Config) -> list[Path]:
@@ -187,7 +201,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     if config.option.lab or config.option.lab_reuse:
         interrupt.install()
-    config.stash[_report_key] = TutorialReport(stack=config.option.lab_stack)
+    config.stash[_report_key] = TutorialReport(stack=config.option.lab_stack, release=config.option.lab_release)
     config.pluginmanager.register(_Outcomes(config), "lvslab-outcomes")
     if (config.option.lab or config.option.lab_reuse) and not hasattr(config, "workerinput"):
         log.add_sink(reports_folder(config) / "lab.log")
@@ -212,7 +226,8 @@ def _live_writer(config: pytest.Config):  # noqa: ANN202
 def _stack_line(config: pytest.Config) -> str:
     from lab.stacks import STACKS
 
-    return f"lvslab: stack {config.option.lab_stack}: {STACKS[config.option.lab_stack].title}"
+    release = releases.get(config.option.lab_release)
+    return f"lvslab: stack {config.option.lab_stack}: {STACKS[config.option.lab_stack].title}; nodes: {release.title}"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -97,7 +97,7 @@ def insecure_key() -> Path:
 
 def recipe() -> dict:
     packages = sorted(set(image.PACKAGES) | set(BOX_EXTRA))
-    return {"suite": image.SUITE, "variant": image.VARIANT, "packages": packages, "version": BOX_VERSION,
+    return {"suite": image.suite(), "variant": image.VARIANT, "packages": packages, "version": BOX_VERSION,
             "disabled": DISABLED_UNITS, "masked": MASKED_UNITS, "cmdline": KERNEL_CMDLINE,
             "initramfs": INITRAMFS_HOOKS, "interfaces": INTERFACES,
             "key": insecure_key().read_text().strip()}
@@ -108,12 +108,12 @@ def digest() -> str:
 
 
 def box_dir() -> Path:
-    return image.cache_dir() / f"box-{image.SUITE}-{digest()}"
+    return image.cache_dir() / f"box-{image.suite()}-{digest()}"
 
 
 def box_name() -> str:
     """The name the box is added under: a changed recipe is a different box."""
-    return f"lvslab/{image.SUITE}-{digest()}"
+    return f"lvslab/{image.suite()}-{digest()}"
 
 
 def ensure_box() -> Path:

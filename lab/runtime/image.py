@@ -1,4 +1,5 @@
-"""The node image: one Debian 12 root filesystem, built once with mmdebstrap, cached, reused.
+"""The node image: one Debian root filesystem per release (bookworm by default, --lab-release),
+built once with mmdebstrap, cached, reused.
 
 It is rebuilt only when its recipe (suite, variant, package list) changes: the recipe's
 hash names the cache folder. The microVM gets it as a read-only ext4 disk (guest page
@@ -17,11 +18,11 @@ from pathlib import Path
 
 from lab import log
 from lab.errors import LabError
+from lab.runtime import releases
 from lab.runtime.cachelock import cache_lock
 
-SUITE = "bookworm"
 VARIANT = "minbase"
-# The tutorial's software from bookworm (see docs/bookworm-differences.md), today's stacks that
+# The tutorial's software from Debian (bookworm: see docs/bookworm-differences.md), today's stacks that
 # replace heartbeat (--lab-stack, lab/stacks/), plus what a node needs to boot in namespaces
 # (tini reaps orphans; busybox gives a syslogd). The Vagrant box has the same set (box.py).
 STACK_PACKAGES = {
@@ -45,21 +46,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LVSLAB_CACHE", "~/.cache/lvs-ha-lab")).expanduser()
 
 
+def suite() -> str:
+    """The Debian suite of this process's release (--lab-release)."""
+    return releases.current().name
+
+
 def recipe() -> dict:
-    return {"suite": SUITE, "variant": VARIANT, "packages": PACKAGES, "version": RECIPE_VERSION}
+    return {"suite": suite(), "variant": VARIANT, "packages": PACKAGES, "version": RECIPE_VERSION}
 
 
 def image_dir() -> Path:
     digest = hashlib.sha256(json.dumps(recipe(), sort_keys=True).encode()).hexdigest()[:12]
-    return cache_dir() / f"image-{SUITE}-{digest}"
-
-
-def _mirror() -> str:
-    """The machine's own apt sources when they are bookworm's, else Debian's mirror."""
-    for candidate in (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")):
-        if candidate.is_file() and SUITE in candidate.read_text():
-            return str(candidate)
-    return "http://deb.debian.org/debian"
+    return cache_dir() / f"image-{suite()}-{digest}"
 
 
 def ensure_image() -> Path:
@@ -83,7 +81,7 @@ def ensure_image() -> Path:
 
 
 def mmdebstrap(packages: list[str], target: Path, customize: tuple[str, ...] = ()) -> None:
-    """Debian SUITE with these packages into the folder `target` (replaced), progress shown.
+    """Debian's suite of this release with these packages into the folder `target` (replaced), progress shown.
     `customize`: mmdebstrap customize hooks (shell, "$1" is the root; /proc, /sys, /dev mounted)."""
     if shutil.which("mmdebstrap") is None:
         raise LabError("mmdebstrap is not installed (it builds the node image and the box)", "apt-get install mmdebstrap")
@@ -91,8 +89,9 @@ def mmdebstrap(packages: list[str], target: Path, customize: tuple[str, ...] = (
         raise LabError("building the node image needs root", "run as root")
     shutil.rmtree(target, ignore_errors=True)
     argv = ["mmdebstrap", f"--variant={VARIANT}", f"--include={','.join(packages)}",
-            *(f"--customize-hook={hook}" for hook in customize), SUITE, str(target), _mirror()]
-    with log.step(f"mmdebstrap {SUITE} with {len(packages)} packages into {target}"):
+            *(f"--customize-hook={hook}" for hook in customize), suite(), str(target),
+            str(releases.sources_file(releases.current()))]
+    with log.step(f"mmdebstrap {suite()} with {len(packages)} packages into {target}"):
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         tail: list[str] = []
         assert proc.stdout is not None

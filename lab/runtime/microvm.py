@@ -25,7 +25,8 @@ from typing import IO
 from lab import log
 from lab.errors import LabError
 from lab.proc import owner_alive, owner_record, starttime
-from lab.runtime import accel, image
+from lab.runtime import accel, image, releases
+from lab.runtime.cachelock import cache_lock
 from lab.runtime.detect import IN_VM_ENV
 
 RUN_DIR = Path("/run/lvslab")  # the VM's process group is recorded here for `lvslab clean`
@@ -33,33 +34,48 @@ KERNEL_META = "linux-image-amd64"  # Debian's generic flavour: -cloud-amd64 has 
 HERE = Path(__file__).parent
 
 
-def _kernel_package() -> str:
-    proc = subprocess.run(["apt-cache", "depends", KERNEL_META], capture_output=True, text=True)
+def _kernel_package(release: releases.Release) -> str:
+    releases.apt_update(release)
+    proc = subprocess.run(["apt-cache", *releases.apt_options(release), "depends", KERNEL_META],
+                          capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         line = line.strip()
         if line.startswith("Depends: linux-image-"):
             return line.split()[1]
-    raise LabError(f"cannot resolve {KERNEL_META} with apt-cache: {proc.stderr.strip() or proc.stdout.strip()}",
+    raise LabError(f"cannot resolve {KERNEL_META} of {release.name} with apt-cache: "
+                   f"{proc.stderr.strip() or proc.stdout.strip()}",
                    "run `apt-get update` (the microVM boots Debian's kernel package)")
 
 
 def ensure_kernel() -> Path:
-    """Debian's kernel, extracted (not installed) into the cache, modules indexed. Returns vmlinuz."""
-    cached = sorted((image.cache_dir() / "kernel").glob("linux-image-*/root/boot/vmlinuz-*"))
+    """The release's Debian kernel, extracted (not installed) into the cache, modules indexed.
+    Returns vmlinuz."""
+    release = releases.current()
+    kernels = image.cache_dir() / "kernel" / release.name
+    cached = sorted(kernels.glob("linux-image-*/root/boot/vmlinuz-*"))
     if cached and not os.environ.get("LVSLAB_KERNEL_REFRESH"):
         return cached[-1]
-    package = _kernel_package()
-    folder = image.cache_dir() / "kernel" / package
-    with log.step(f"microVM kernel: {package}"):
-        folder.mkdir(parents=True, exist_ok=True)
-        got = subprocess.run(["apt-get", "download", package], cwd=folder, capture_output=True, text=True)
-        debs = sorted(folder.glob("*.deb"))
-        if got.returncode != 0 or not debs:
-            raise LabError(f"apt-get download {package} failed: {got.stderr.strip()}", "run `apt-get update`")
-        subprocess.run(["dpkg", "-x", str(debs[-1]), str(folder / "root")], check=True)
-        release = package.removeprefix("linux-image-")
-        subprocess.run(["depmod", "-b", str(folder / "root"), release], check=True)
-        debs[-1].unlink()
+    with cache_lock(f"kernel-{release.name}"):
+        cached = sorted(kernels.glob("linux-image-*/root/boot/vmlinuz-*"))
+        if cached and not os.environ.get("LVSLAB_KERNEL_REFRESH"):
+            return cached[-1]
+        package = _kernel_package(release)
+        folder = kernels / package
+        with log.step(f"microVM kernel: {package} ({release.title})"):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            got = subprocess.run(["apt-get", *releases.apt_options(release), "download", package], cwd=folder,
+                                 capture_output=True, text=True)
+            debs = sorted(folder.glob("*.deb"))
+            if got.returncode != 0 or not debs:
+                raise LabError(f"apt-get download {package} failed: {got.stderr.strip()}", "run `apt-get update`")
+            partial = folder / "root.partial"
+            subprocess.run(["dpkg", "-x", str(debs[-1]), str(partial)], check=True)
+            # Debian 13's kernel package keeps its modules in /usr/lib/modules (merged /usr)
+            base = partial / "usr" if (partial / "usr/lib/modules").is_dir() else partial
+            subprocess.run(["depmod", "-b", str(base), package.removeprefix("linux-image-")], check=True)
+            debs[-1].unlink()
+            partial.rename(folder / "root")
     return next((folder / "root/boot").glob("vmlinuz-*"))
 
 
@@ -116,6 +132,7 @@ def _prepare(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, mem
     log.info(f"microVM acceleration: {acceleration.name} ({acceleration.why})")
     why = f"{why}; microVM under {acceleration.name.upper()}: {acceleration.why}"
     env = {IN_VM_ENV: "1", accel.ACCEL_ENV: acceleration.name, "LVSLAB_CWD": str(cwd), "LVSLAB_WHY": why, "LVSLAB_CACHE": str(image.cache_dir()),
+           releases.RELEASE_ENV: releases.current().name,
            "PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     argv = vm_argv(command, kernel=kernel, disk=disk, rwdirs=rwdirs, memory=memory,
                    cpus=os.cpu_count() or 2, env=env, extra_qemu=extra_qemu, kvm=acceleration.name == "kvm")
