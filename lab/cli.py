@@ -64,10 +64,10 @@ def _image(args: argparse.Namespace) -> int:
     return 0
 
 
-def _differences(_: argparse.Namespace) -> int:
-    from lab.differences import markdown
+def _differences(args: argparse.Namespace) -> int:
+    from lab.differences import markdown, trixie_markdown
 
-    print(markdown(), end="")
+    print(trixie_markdown() if args.release == "trixie" else markdown(), end="")
     return 0
 
 
@@ -149,7 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     image_parser.add_argument("--release", choices=RELEASE_NAMES, default=DEFAULT_RELEASE,
                               help="which Debian release's image (and microVM kernel)")
     image_parser.set_defaults(func=_image)
-    sub.add_parser("differences", help="where bookworm differs from the tutorial").set_defaults(func=_differences)
+    differences = sub.add_parser("differences", help="where bookworm differs from the tutorial (--release trixie: "
+                                                     "where trixie differs from bookworm)")
+    differences.add_argument("--release", choices=RELEASE_NAMES, default=DEFAULT_RELEASE)
+    differences.set_defaults(func=_differences)
     bench_parser = sub.add_parser("bench", help="print bring-up, suite and floor figures")
     bench_parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     bench_parser.add_argument("--lab", choices=["netns", "vagrant"], default="netns",

@@ -1,7 +1,9 @@
-"""Where Debian 12 (bookworm) differs from the 2006 tutorial, and what the lab does about it.
+"""Where Debian 12 (bookworm) differs from the 2006 tutorial, where Debian 13 (trixie) differs
+from bookworm, and what the lab does about each.
 
-The single source for docs/bookworm-differences.md (`lvslab differences`) and for the
-report's differences section; a unit test keeps the document in step with this list.
+The single source for docs/bookworm-differences.md and docs/trixie-differences.md
+(`lvslab differences [--release trixie]`) and for the report's differences sections; a unit
+test keeps the documents in step with these lists.
 """
 
 from __future__ import annotations
@@ -80,4 +82,52 @@ def markdown() -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {d.chapter} | {d.tutorial} | {d.bookworm} | {d.lab} |" for d in DIFFERENCES]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ReleaseDifference:
+    """Where a later Debian release differs from bookworm, as this lab met it (--lab-release)."""
+    key: str
+    area: str
+    bookworm: str
+    later: str
+    lab: str
+
+
+TRIXIE: tuple[ReleaseDifference, ...] = (
+    ReleaseDifference("packages", "2",
+                      "heartbeat 1:3.0.6-13, ldirectord and resource-agents 1:4.12.0, ipvsadm 1:1.31-1, "
+                      "keepalived 1:2.2.7, pacemaker 2.1.5, corosync 3.1.7, apache2 2.4.71",
+                      "heartbeat 1:3.0.6-17, ldirectord and resource-agents 1:4.16.0, ipvsadm 1:1.31-5, "
+                      "keepalived 1:2.3.3, pacemaker 3.0.0, corosync 3.1.9, apache2 2.4.71: every package the "
+                      "tutorial needs is still in Debian, with heartbeat's files (ipfail, cl_status, "
+                      "/etc/ha.d/resource.d/IPaddr2, the init script) where bookworm has them",
+                      "the same chapter scripts; the image is built from trixie (mmdebstrap, the lab's own "
+                      "apt sources file in its cache)"),
+    ReleaseDifference("kernel", "1, 5", "Linux 6.1; modules uncompressed in /lib/modules",
+                      "Linux 6.12; modules xz-compressed in /usr/lib/modules (merged /usr)",
+                      "the microVM boots trixie's kernel package, extracted into the cache; depmod indexes "
+                      "/usr/lib/modules; the IPVS modules and sync threads (ipvs-m:GEN:ID) are as on 6.1"),
+    ReleaseDifference("apt", "2", "this machine's apt sources are bookworm's",
+                      "trixie is a different suite of the same archive",
+                      "an apt folder of the lab's own (Dir::Etc::sourceparts, Dir::State::lists, Dir::Cache) "
+                      "reads trixie's lists and downloads its kernel; this machine's apt is not touched"),
+    ReleaseDifference("ip-addr-format", "5", "`ip addr` prints a link-local address as `scope link`",
+                      "iproute2 adds `proto kernel_ll` after it",
+                      "none needed: the checks parse addresses, not the text (the report's diff shows it)"),
+)
+
+
+def trixie_markdown() -> str:
+    lines = [
+        "# Where trixie differs from bookworm",
+        "",
+        "Generated from `lab/differences.py` by `lvslab differences --release trixie`; do not edit by hand.",
+        "Run the lab on Debian 13 with `--lab-release=trixie` (`pytest scenarios/ --lab=netns --lab-release=trixie`).",
+        "",
+        "| where | Debian 12 (bookworm) | Debian 13 (trixie) | what the lab does |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {d.area} | {d.bookworm} | {d.later} | {d.lab} |" for d in TRIXIE]
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from lab.checks.ipvsadm import parse_daemons, parse_table
 from lab.node import Node
 from lab.providers.base import Lab
 from lab.stacks import stack_of
+from lab.stacks.base import daemon_state
 
 MARK = "--lvslab--"
 # A balancer's: its LAN addresses, then its stack's daemons (lab/stacks/: each prints running or
@@ -19,7 +20,7 @@ MARK = "--lvslab--"
 BALANCER_PROBE = ["ip addr show {iface}", "ipvsadm -L -n", "ipvsadm -L --daemon"]
 REALSERVER_PROBE = [
     "ip addr show lo",
-    "[ -f /run/apache2/apache2.pid ] && kill -0 $(cat /run/apache2/apache2.pid) 2>/dev/null && echo running || echo stopped",
+    daemon_state("/run/apache2/apache2.pid", "apache2"),
 ]
 
 

@@ -33,6 +33,14 @@ def test_bookworm_differences_document_is_current():
     assert doc.read_text() == markdown(), "regenerate it: lvslab differences > docs/bookworm-differences.md"
 
 
+def test_trixie_differences_document_is_current():
+    from lab.differences import trixie_markdown
+
+    doc = Path(__file__).parents[1] / "docs" / "trixie-differences.md"
+    assert doc.read_text() == trixie_markdown(), \
+        "regenerate it: lvslab differences --release trixie > docs/trixie-differences.md"
+
+
 @pytest.fixture
 def fake_ipvsadm(tmp_path):
     """A stand-in ipvsadm that keeps the sync daemons in a file: tests the script's swap logic only."""
@@ -76,14 +84,20 @@ def test_ci_runs_the_readme_test_command_with_every_scenario():
     assert "./run.sh setup" in ci
     runs = [line for line in ci.splitlines() if line.startswith(".venv/bin/")]
     compared = re.search(r'^COMPARED="(.*)"$', run_sh, re.M)[1]
+    tutorial = re.search(r'^TUTORIAL="(.*)"$', run_sh, re.M)[1]
     assert runs == [".venv/bin/pytest tests/ || status=$?",
                     ".venv/bin/pytest scenarios/ --lab=netns --lab-reports=reports/compare/heartbeat-bookworm || status=$?",
                     f'.venv/bin/pytest scenarios/ --lab=netns --lab-stack=keepalived -m "{compared}" '
                     "--lab-reports=reports/compare/keepalived-bookworm || status=$?",
+                    '.venv/bin/pytest scenarios/ --lab=netns --lab-stack=pacemaker -m "chapter5 or chapter7" '
+                    "--lab-reports=reports/compare/pacemaker-bookworm || status=$?",
+                    f'.venv/bin/pytest scenarios/ --lab=netns --lab-release=trixie -m "{tutorial}" '
+                    "--lab-reports=reports/compare/heartbeat-trixie || status=$?",
                     '.venv/bin/pytest scenarios/ --lab=vagrant -m "chapter5 or chapter7" --lab-reports=reports/vagrant '
                     "--timeout=3600 || status=$?",
                     ".venv/bin/lvslab compare || status=$?"]
-    test_action = run_sh[run_sh.index("    test) setup"):run_sh.index("    compare) setup")].replace('"$COMPARED"', f'"{compared}"')
+    test_action = run_sh[run_sh.index("    test) setup"):run_sh.index("    compare) setup")].replace('"$COMPARED"', f'"{compared}"') \
+        .replace('"$TUTORIAL"', f'"{tutorial}"')
     for line in runs:  # the same commands in run.sh's test action, which also passes the user's arguments
         if "pytest" in line:
             line = line.replace(".venv/bin/pytest", '"$VENV/bin/pytest"').replace(" ||", ' "$@" ||')

@@ -72,3 +72,15 @@ def test_vagrant_with_another_release_is_refused_with_what_to_do(pytester, monke
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--lab-release=trixie runs on --lab=netns only*",
                                  "*use --lab=netns --lab-release=trixie*"])
+
+
+def test_a_trixie_report_says_where_trixie_differs_and_a_bookworm_one_does_not():
+    from lab.differences import TRIXIE
+    from lab.report import TutorialReport
+
+    trixie, bookworm = TutorialReport(release="trixie"), TutorialReport()
+    assert "## Where trixie differs from bookworm" in trixie.markdown()
+    assert all(d.later in trixie.markdown() for d in TRIXIE)
+    assert "<h2>Where trixie differs from bookworm</h2>" in trixie.html()
+    assert "trixie differs" not in bookworm.markdown() + bookworm.html()
+    assert '"release": "trixie"' in __import__("json").dumps(trixie.results())

@@ -35,3 +35,30 @@ def test_status_names_heartbeat_and_ldirectord(golden):
     status = lab_status(_lab(golden, "heartbeat", ["running", "stopped"]), [])
     loadb1 = next(n for n in status["nodes"] if n["name"] == "loadb1")
     assert loadb1["daemons"] == {"heartbeat": "running", "ldirectord": "stopped", "sync": ["master"]}
+
+
+def test_a_daemon_runs_only_when_its_pid_file_names_a_live_process_of_that_name(tmp_path):
+    """lvslab status reads pid files (one fork), as ldirectord's own status does, not the
+    daemons' status tools (seconds under emulation): a stale or foreign pid is `stopped`."""
+    import subprocess
+
+    from lab.stacks.base import daemon_state
+
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        def state(pid: str | None, name: str = "sleep") -> str:
+            pidfile = tmp_path / "d.pid"
+            pidfile.unlink(missing_ok=True)
+            if pid is not None:
+                pidfile.write_text(pid + "\n")
+            return subprocess.run(["sh", "-c", daemon_state(str(pidfile), name)],
+                                  capture_output=True, text=True).stdout.strip()
+
+        assert state(str(sleeper.pid)) == "running"
+        assert state(str(sleeper.pid), name="heartbeat") == "stopped"  # a reused pid: another program
+        assert state(None) == "stopped" and state("") == "stopped"
+        sleeper.kill()
+        sleeper.wait()
+        assert state(str(sleeper.pid)) == "stopped"
+    finally:
+        sleeper.kill()

@@ -10,6 +10,18 @@ from lab.node import Node
 ACTIVE, STANDBY, DOWN, UNSETTLED = "active", "standby", "down", "unsettled"
 
 
+def pid_alive(pidfile: str, name: str, var: str = "pid") -> str:
+    """A shell test: the pid file names a live process whose command line names `name` (what
+    ldirectord's own `status` checks), the pid left in $var. One fork (grep), where a daemon's
+    status tool (Perl, an init script) costs seconds under emulation."""
+    return f'read {var} < {pidfile} 2>/dev/null && grep -qs {name} /proc/"${var}"/cmdline'
+
+
+def daemon_state(pidfile: str, name: str) -> str:
+    """A shell command printing `running` or `stopped` (lvslab status)."""
+    return f"{pid_alive(pidfile, name)} && echo running || echo stopped"
+
+
 @dataclass(frozen=True)
 class StackView:
     """One balancer's own view, read from the stack's status tool."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lab.checks.daemons import parse_ldirectord_status, parse_sync_status
 from lab.checks.heartbeat import parse_heartbeat_view
 from lab.cluster import NodeSpec
-from lab.stacks.base import ACTIVE, DOWN, STANDBY, UNSETTLED, Stack, StackView
+from lab.stacks.base import ACTIVE, DOWN, STANDBY, UNSETTLED, Stack, StackView, daemon_state
 
 
 class Heartbeat(Stack):
@@ -18,8 +18,8 @@ class Heartbeat(Stack):
     backup_sync_on_standby = False
     checker_command = "ldirectord ldirectord.cf status"
     sync_command = "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status"
-    daemons = {"heartbeat": "/etc/init.d/heartbeat status >/dev/null 2>&1 && echo running || echo stopped",
-               "ldirectord": "ldirectord ldirectord.cf status 2>&1 | grep -q ' is running' && echo running || echo stopped"}
+    daemons = {"heartbeat": daemon_state("/run/heartbeat.pid", "heartbeat"),
+               "ldirectord": daemon_state("/run/ldirectord.ldirectord.pid", "ldirectord")}
     evidence_commands = ("cl_status hbstatus; cl_status rscstatus", "ldirectord ldirectord.cf status",
                          "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status", "tail -n 200 /var/log/ha-log")
 

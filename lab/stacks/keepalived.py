@@ -5,13 +5,13 @@ from __future__ import annotations
 from lab.checks.ipvsadm import parse_daemons
 from lab.checks.keepalived import NOT_RUNNING, parse_vrrp_data
 from lab.cluster import NodeSpec
-from lab.stacks.base import ACTIVE, DOWN, STANDBY, UNSETTLED, Stack, StackView
+from lab.stacks.base import ACTIVE, DOWN, STANDBY, UNSETTLED, Stack, StackView, daemon_state, pid_alive
 
 # keepalived's data dump, asked for with SIGUSR1 (what `keepalived --signum=DATA` names); the
 # VRRP child writes it a moment later, so the command waits for the state line. Only its VRRP
 # section is shown (the whole dump is some 170 lines of settings).
 DATA = "/tmp/keepalived.data"
-STATUS = (f'pid=$(cat /run/keepalived.pid 2>/dev/null) && kill -0 "$pid" 2>/dev/null '
+STATUS = (f'{pid_alive("/run/keepalived.pid", "keepalived")} '
           f'|| {{ echo "{NOT_RUNNING}"; exit 1; }}; rm -f {DATA}; kill -USR1 "$pid"; '
           f'for i in $(seq 50); do grep -q "State = " {DATA} 2>/dev/null && break; sleep 0.1; done; '
           f'sleep 0.2; sed -n "/< VRRP Topology >/,/< Interfaces >/p" {DATA} | grep -v "< Interfaces >"')
@@ -28,10 +28,10 @@ class Keepalived(Stack):
     # lvs_sync_daemon: keepalived runs the backup daemon while the instance is BACKUP.
     backup_sync_on_standby = True
     # keepalived's checker is a child process of its own, named by its pid file.
-    checker_command = ('pid=$(cat /run/checkers.pid 2>/dev/null) && kill -0 "$pid" 2>/dev/null '
+    checker_command = (f'{pid_alive("/run/checkers.pid", "keepalived")} '
                        '&& echo "keepalived checker (pid $pid) is running" || echo "keepalived checker is stopped"')
     sync_command = "ipvsadm -L --daemon"
-    daemons = {name: f'kill -0 "$(cat /run/{pidfile}.pid 2>/dev/null)" 2>/dev/null && echo running || echo stopped'
+    daemons = {name: daemon_state(f"/run/{pidfile}.pid", "keepalived")
                for name, pidfile in (("keepalived", "keepalived"), ("vrrp", "vrrp"), ("checker", "checkers"))}
     evidence_commands = (STATUS, "cat /etc/keepalived/keepalived.conf")
 
