@@ -69,6 +69,8 @@ def test_status_shows_the_chapter5_picture(lab_up):
     text = lvslab("status").stdout
     assert "virtual IP 192.168.0.105 held by: loadb1" in text
     assert "loadb2       balancer    192.168.0.104   heartbeat=running ldirectord=stopped" in text
+    assert "loadb1       balancer    192.168.0.103   heartbeat=running ldirectord=running" in text
+    assert "webserver1   realserver  192.168.0.101   apache2=running" in text
 
 
 def test_exec_prints_the_real_ipvs_table(lab_up):

@@ -62,3 +62,16 @@ def test_a_daemon_runs_only_when_its_pid_file_names_a_live_process_of_that_name(
         assert state(str(sleeper.pid)) == "stopped"
     finally:
         sleeper.kill()
+
+
+def test_the_pid_files_read_are_the_ones_the_daemons_write():
+    """ldirectord started as `ldirectord ldirectord.cf start` names its pid file after the config
+    file's name (/run/ldirectord.ldirectord.cf.pid), the file provisioning's reload reads too."""
+    from pathlib import Path
+
+    from lab.stacks.heartbeat import Heartbeat
+
+    provision = (Path(__file__).parents[1] / "lab/provision/ldirectord.sh").read_text()
+    assert "/run/ldirectord.ldirectord.cf.pid" in Heartbeat.daemons["ldirectord"]
+    assert "/run/ldirectord.ldirectord.cf.pid" in provision
+    assert "/run/heartbeat.pid" in Heartbeat.daemons["heartbeat"]

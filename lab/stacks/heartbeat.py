@@ -19,7 +19,7 @@ class Heartbeat(Stack):
     checker_command = "ldirectord ldirectord.cf status"
     sync_command = "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status"
     daemons = {"heartbeat": daemon_state("/run/heartbeat.pid", "heartbeat"),
-               "ldirectord": daemon_state("/run/ldirectord.ldirectord.pid", "ldirectord")}
+               "ldirectord": daemon_state("/run/ldirectord.ldirectord.cf.pid", "ldirectord")}
     evidence_commands = ("cl_status hbstatus; cl_status rscstatus", "ldirectord ldirectord.cf status",
                          "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status", "tail -n 200 /var/log/ha-log")
 
