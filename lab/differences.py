@@ -72,16 +72,30 @@ DIFFERENCES: tuple[Difference, ...] = (
 )
 
 
+BOOKWORM_HEADINGS = ("chapter", "tutorial (2006)", "Debian 12", "what the lab does")
+TRIXIE_HEADINGS = ("where", "Debian 12 (bookworm)", "Debian 13 (trixie)", "what the lab does")
+
+
+def bookworm_rows() -> list[tuple[str, str, str, str]]:
+    return [(d.chapter, d.tutorial, d.bookworm, d.lab) for d in DIFFERENCES]
+
+
+def markdown_table(headings: tuple[str, ...], rows: list[tuple[str, str, str, str]]) -> list[str]:
+    return [f"| {' | '.join(headings)} |", "|" + "---|" * len(headings), *(f"| {' | '.join(r)} |" for r in rows)]
+
+
+def html_table(headings: tuple[str, ...], rows: list[tuple[str, str, str, str]]) -> str:
+    from html import escape
+
+    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def markdown() -> str:
-    lines = [
-        "# Where bookworm differs from the tutorial",
-        "",
-        "Generated from `lab/differences.py` by `lvslab differences`; do not edit by hand.",
-        "",
-        "| chapter | tutorial (2006) | Debian 12 | what the lab does |",
-        "|---|---|---|---|",
-    ]
-    lines += [f"| {d.chapter} | {d.tutorial} | {d.bookworm} | {d.lab} |" for d in DIFFERENCES]
+    lines = ["# Where bookworm differs from the tutorial", "",
+             "Generated from `lab/differences.py` by `lvslab differences`; do not edit by hand.", "",
+             *markdown_table(BOOKWORM_HEADINGS, bookworm_rows())]
     return "\n".join(lines) + "\n"
 
 
@@ -119,15 +133,13 @@ TRIXIE: tuple[ReleaseDifference, ...] = (
 )
 
 
+def trixie_rows() -> list[tuple[str, str, str, str]]:
+    return [(d.area, d.bookworm, d.later, d.lab) for d in TRIXIE]
+
+
 def trixie_markdown() -> str:
-    lines = [
-        "# Where trixie differs from bookworm",
-        "",
-        "Generated from `lab/differences.py` by `lvslab differences --release trixie`; do not edit by hand.",
-        "Run the lab on Debian 13 with `--lab-release=trixie` (`pytest scenarios/ --lab=netns --lab-release=trixie`).",
-        "",
-        "| where | Debian 12 (bookworm) | Debian 13 (trixie) | what the lab does |",
-        "|---|---|---|---|",
-    ]
-    lines += [f"| {d.area} | {d.bookworm} | {d.later} | {d.lab} |" for d in TRIXIE]
+    lines = ["# Where trixie differs from bookworm", "",
+             "Generated from `lab/differences.py` by `lvslab differences --release trixie`; do not edit by hand.",
+             "Run the lab on Debian 13 with `--lab-release=trixie` (`pytest scenarios/ --lab=netns --lab-release=trixie`).",
+             "", *markdown_table(TRIXIE_HEADINGS, trixie_rows())]
     return "\n".join(lines) + "\n"

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from lab.differences import DIFFERENCES, TRIXIE
+from lab.differences import (BOOKWORM_HEADINGS, TRIXIE_HEADINGS, bookworm_rows, html_table, markdown_table,
+                              trixie_rows)
 from lab.node import Command, Node, Result, as_shell
 from lab.report_diff import cell, diff_html, diff_lines
 from lab.wait import wait_until
@@ -250,13 +251,9 @@ class TutorialReport:
         out += ["## Tests", "", "| outcome | test | stage | checks | first line |", "|---|---|---|---|---|"]
         out += [f"| {o.outcome} | `{cell(o.test)}` | {o.when} | {self._checks_of(o.test)} | {cell(o.message)} |"
                 for o in self.outcomes]
-        out += ["", "## Where bookworm differs from the tutorial", "",
-                "| chapter | tutorial | Debian 12 | what the lab does |", "|---|---|---|---|"]
-        out += [f"| {d.chapter} | {d.tutorial} | {d.bookworm} | {d.lab} |" for d in DIFFERENCES]
+        out += ["", "## Where bookworm differs from the tutorial", "", *markdown_table(BOOKWORM_HEADINGS, bookworm_rows())]
         if self.release == "trixie":
-            out += ["", "## Where trixie differs from bookworm", "",
-                    "| where | Debian 12 | Debian 13 | what the lab does |", "|---|---|---|---|"]
-            out += [f"| {d.area} | {d.bookworm} | {d.later} | {d.lab} |" for d in TRIXIE]
+            out += ["", "## Where trixie differs from bookworm", "", *markdown_table(TRIXIE_HEADINGS, trixie_rows())]
         return "\n".join(out) + "\n"
     def html(self) -> str:
         esc = html.escape
@@ -281,15 +278,9 @@ class TutorialReport:
             + "<table><tr><th>verdict</th><th>check</th><th>node</th><th>command</th>"
             + "<th>tutorial (-) against observed (+)</th></tr>" + "".join(row(r) for r in checks) + "</table>"
             for _, title, figures, checks in self.sections())
-        diffs = "".join(f"<tr><td>{esc(d.chapter)}</td><td>{esc(d.tutorial)}</td><td>{esc(d.bookworm)}</td>"
-                        f"<td>{esc(d.lab)}</td></tr>" for d in DIFFERENCES)
+        diffs = "<h2>Where bookworm differs from the tutorial</h2>" + html_table(BOOKWORM_HEADINGS, bookworm_rows())
         if self.release == "trixie":
-            later = "".join(f"<tr><td>{esc(d.area)}</td><td>{esc(d.bookworm)}</td><td>{esc(d.later)}</td>"
-                            f"<td>{esc(d.lab)}</td></tr>" for d in TRIXIE)
-            diffs_trixie = ("<h2>Where trixie differs from bookworm</h2><table><tr><th>where</th><th>Debian 12</th>"
-                            f"<th>Debian 13</th><th>what the lab does</th></tr>{later}</table>")
-        else:
-            diffs_trixie = ""
+            diffs += "<h2>Where trixie differs from bookworm</h2>" + html_table(TRIXIE_HEADINGS, trixie_rows())
         header = "".join(f"<li>{esc(line)}</li>" for line in self.header)
         return f"""<!doctype html><html><head><meta charset="utf-8"><title>Tutorial reproduction report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
@@ -302,6 +293,5 @@ td,th{{border:1px solid #ccc;padding:4px;vertical-align:top;font-size:13px}}pre{
 {'<h2>Figures</h2>' + listed(self.figures) if self.figures else ''}
 {sections}
 <h2>Tests</h2><table><tr><th>outcome</th><th>test</th><th>stage</th><th>checks</th><th>first line</th></tr>{tests}</table>
-<h2>Where bookworm differs from the tutorial</h2><table><tr><th>ch.</th><th>tutorial</th><th>Debian 12</th>
-<th>what the lab does</th></tr>{diffs}</table>{diffs_trixie}</body></html>
+{diffs}</body></html>
 """
