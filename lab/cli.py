@@ -45,14 +45,13 @@ def _image(args: argparse.Namespace) -> int:
     import shutil
 
     from lab.runtime import image, releases
+    from lab.runtime.microvm import ensure_kernel
 
     releases.choose(args.release)
     if args.rebuild:
         shutil.rmtree(image.image_dir(), ignore_errors=True)
     root = image.ensure_image()
     disk = image.ensure_ext4()
-    from lab.runtime.microvm import ensure_kernel
-
     print(f"node image: {root}\nmicroVM disk: {disk}\nmicroVM kernel: {ensure_kernel()}\nbuilt in: {image.build_seconds()} s\n"
           f"packages: {' '.join(image.PACKAGES)}")
     if args.box:

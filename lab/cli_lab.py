@@ -40,10 +40,7 @@ def up(name: str, stage: str, kernel: str, provider: str = "netns", stack: str =
        release: str = "bookworm") -> int:
     from lab.runtime import releases
 
-    if provider == "vagrant" and release != releases.DEFAULT:
-        raise LabError(f"--release {release} runs on --lab netns only: its Vagrant box has not been built and run yet",
-                       "lvslab up --lab netns --release " + release)
-    releases.choose(release)  # the agent (here or in the microVM) inherits it
+    releases.choose(release, provider, flags=("--release ", "--lab "))  # the agent (here or in the microVM) inherits it
     claim = remote.claim_start(name)
     if claim is None:
         print(f"lab {name} is already being started by another `lvslab up`: wait for it, then use it "
@@ -67,7 +64,9 @@ def _start(name: str, stage: str, kernel: str, provider: str, stack: str = "hear
         choice = KernelChoice("host", "Vagrant VMs, each with its own Debian kernel")
     else:
         choice = choose_kernel(kernel)
-    release = os.environ.get("LVSLAB_RELEASE", "bookworm")
+    from lab.runtime import releases
+
+    release = releases.current().name
     print(f"lvslab up: {name} to stage {stage} on {stack}, {release} ({choice.where}: {choice.why})", flush=True)
     if choice.where == "host":
         with console.open("ab") as out:

@@ -101,7 +101,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.option.lab or config.option.lab_reuse:
         try:
             load_cluster(stack=config.option.lab_stack)  # a broken cluster.json: say which field, first
-            _choose_release(config)
+            releases.choose(config.option.lab_release, config.option.lab or "netns")  # the VM inherits it
         except LabError as error:
             raise pytest.UsageError(str(error)) from None
     if config.option.lab is None or config.option.lab_reuse:
@@ -131,15 +131,6 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
                          memory=config.option.lab_vm_memory)
     except LabError as error:
         raise pytest.UsageError(str(error)) from None
-
-
-def _choose_release(config: pytest.Config) -> None:
-    """The nodes' release for this process, the microVM it boots and the report."""
-    release = releases.choose(config.option.lab_release)
-    if config.option.lab == "vagrant" and release.name != DEFAULT_RELEASE:
-        raise LabError(f"--lab-release={release.name} runs on --lab=netns only: the Vagrant box of "
-                       f"{release.title} has not been built and run yet",
-                       f"use --lab=netns --lab-release={release.name}, or --lab=vagrant without --lab-release")
 
 
 def _cache_dir(config: pytest.Config) -> list[Path]:

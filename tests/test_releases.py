@@ -84,3 +84,11 @@ def test_a_trixie_report_says_where_trixie_differs_and_a_bookworm_one_does_not()
     assert "<h2>Where trixie differs from bookworm</h2>" in trixie.html()
     assert "trixie differs" not in bookworm.markdown() + bookworm.html()
     assert '"release": "trixie"' in __import__("json").dumps(trixie.results())
+
+
+def test_lvslab_up_refuses_vagrant_with_another_release_in_its_own_options(cache):
+    with pytest.raises(LabError) as error:
+        releases.choose("trixie", "vagrant", flags=("--release ", "--lab "))
+    assert error.value.what.startswith("--release trixie runs on --lab netns only")
+    assert error.value.fix == "use --lab netns --release trixie, or --lab vagrant without --release"
+    assert releases.choose("bookworm", "vagrant").name == "bookworm"

@@ -52,13 +52,16 @@ def ensure_kernel() -> Path:
     Returns vmlinuz."""
     release = releases.current()
     kernels = image.cache_dir() / "kernel" / release.name
-    cached = sorted(kernels.glob("linux-image-*/root/boot/vmlinuz-*"))
-    if cached and not os.environ.get("LVSLAB_KERNEL_REFRESH"):
-        return cached[-1]
+
+    def cached() -> Path | None:
+        found = sorted(kernels.glob("linux-image-*/root/boot/vmlinuz-*"))
+        return found[-1] if found and not os.environ.get("LVSLAB_KERNEL_REFRESH") else None
+
+    if kernel := cached():
+        return kernel
     with cache_lock(f"kernel-{release.name}"):
-        cached = sorted(kernels.glob("linux-image-*/root/boot/vmlinuz-*"))
-        if cached and not os.environ.get("LVSLAB_KERNEL_REFRESH"):
-            return cached[-1]
+        if kernel := cached():  # another run built it while this one waited
+            return kernel
         package = _kernel_package(release)
         folder = kernels / package
         with log.step(f"microVM kernel: {package} ({release.title})"):

@@ -26,7 +26,6 @@ KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 class Release:
     name: str      # Debian's code name, also the suite
     version: int   # Debian's release number
-    kernel: str    # the kernel series its linux-image-amd64 brings (what users will see in `uname -r`)
 
     @property
     def title(self) -> str:
@@ -41,8 +40,8 @@ class Release:
 
 
 RELEASES = {
-    "bookworm": Release("bookworm", 12, "6.1"),
-    "trixie": Release("trixie", 13, "6.12"),
+    "bookworm": Release("bookworm", 12),
+    "trixie": Release("trixie", 13),
 }
 DEFAULT = "bookworm"
 RELEASE_NAMES = tuple(RELEASES)
@@ -59,9 +58,17 @@ def current() -> Release:
     return get(os.environ.get(RELEASE_ENV) or DEFAULT)
 
 
-def choose(name: str) -> Release:
-    """Make `name` this process's release; the microVM and the agent inherit it."""
+def choose(name: str, provider: str = "netns", *, flags: tuple[str, str] = ("--lab-release=", "--lab=")) -> Release:
+    """Make `name` this process's release; the microVM and the agent inherit it. Only bookworm
+    has a Vagrant box: another release with the vagrant provider is refused, in the words of the
+    caller's options (`flags`: how the release and the provider are spelled on its command line)."""
     release = get(name)
+    if provider == "vagrant" and release.name != DEFAULT:
+        spell_release, spell_lab = flags
+        raise LabError(f"{spell_release}{release.name} runs on {spell_lab}netns only: the Vagrant box of "
+                       f"{release.title} has not been built and run yet",
+                       f"use {spell_lab}netns {spell_release}{release.name}, or {spell_lab}vagrant without "
+                       f"{spell_release.rstrip('= ')}")
     os.environ[RELEASE_ENV] = release.name
     return release
 
