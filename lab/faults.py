@@ -4,11 +4,15 @@
     fault = faults.kill("loadb1", "heartbeat")   # SIGKILL, as a crash: nothing is said to the peer
     faults.freeze("loadb1")                       # every process of the node stopped, as a hung host
     faults.cut_link("loadb1")                     # its LAN cable pulled (at the switch's side)
+    faults.crash("loadb1")                        # power cut; undone by booting it (its rc links)
+    faults.partition(["loadb1", "loadb2"])        # the two lose each other, nobody else
+    faults.degrade_lan(["loss", "30%"])           # netem on the whole LAN
     faults.heal(fault)                            # undo one (a scenario's real recovery step)
     faults.heal_all()                             # undo whatever is still active (the fixture's finalizer)
 
-Daemons are killed with commands inside the node (every provider runs those); freezing a node
-and cutting its link are the provider's (Lab.freeze/thaw/set_link): a namespace node's processes
+Daemons are killed with commands inside the node (every provider runs those); freezing, crashing
+and booting a node, cutting its link, partitions and netem are the provider's (Lab.freeze/thaw/
+set_link/crash/boot/isolate/shape_lan): a namespace node's processes
 are those of its PID namespace, its cable is its port on the lab's switch. A provider that cannot
 yet says so with a LabError.
 """
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from lab.errors import LabError
+from lab.cluster import NodeSpec
 from lab.node import Node
 from lab.providers.base import Lab
 
@@ -110,6 +115,29 @@ class Faults:
         at = time.time()
         self.lab.set_link(node, up=False)
         return self._register("link down", node, at, lambda: self.lab.set_link(node, up=True))
+
+    def crash(self, node: str) -> Fault:
+        at = time.time()
+        self.lab.crash(node)
+        return self._register("crash (power cut)", node, at, lambda: self.lab.boot(node), "booted again when undone")
+
+    def partition(self, nodes: list[str]) -> Fault:
+        """The nodes lose each other; each still reaches every other node of the LAN."""
+        at = time.time()
+        self.lab.isolate(nodes, on=True)
+        return self._register("partition", " | ".join(nodes), at, lambda: self.lab.isolate(nodes, on=False))
+
+    def degrade_lan(self, netem: list[str]) -> Fault:
+        at = time.time()
+        self.lab.shape_lan(netem)
+        return self._register("LAN " + " ".join(netem), "lan", at, lambda: self.lab.shape_lan(None))
+
+    def rogue(self, spec: NodeSpec) -> tuple[Node, Fault]:
+        """A node that is not the cluster's on its LAN (security scenarios); taken away when undone."""
+        at = time.time()
+        node = self.lab.add_node(spec)
+        return node, self._register("rogue node", spec.name, at, lambda: self.lab.remove_node(spec.name),
+                                    f"{spec.address}")
 
     def heal(self, fault: Fault) -> float:
         """Undo one fault now (a real step of the scenario: thaw, reconnect, start again); when."""

@@ -45,11 +45,15 @@ MARKERS = {
     "forwarding": "masquerading (NAT) and tunnelling (IPIP) besides direct routing",
     "tls": "HTTPS balanced at layer 4 through the VIP; TLS sessions with and without persistence",
     "sync": "LVS connection sync between the balancers, across failover",
-    "faults": "crashes, freezes and cut links on the active balancer, measured as clients feel them",
+    "faults": "crashes, freezes, cut links, partitions and a lossy LAN, measured as clients feel them",
+    "security": "heartbeat's authentication: authkeys' mode, and a rogue node on the LAN",
     "cli": "lvslab up/status/exec/shell/curl/fault/down, driven as a person would (starts its own lab)",
     "lifecycle": "the lab's own clean-up after Ctrl-C and hard kills (starts extra labs)",
 }
 RUN_FIRST = ("cli", "lifecycle")
+# Not families: what a scenario says of itself.
+TEST_MARKERS = {"expected": "expected(two_vip_holders='why', logs=('pattern', ...)): what the invariant "
+                            "watchers (lab/monitor.py) are to allow in this test, and why"}
 CHAPTER_ORDER = tuple(name for name in MARKERS if name not in RUN_FIRST)
 _report_key = pytest.StashKey[TutorialReport]()
 _live_labs: list[Lab] = []
@@ -188,7 +192,7 @@ def _first_line(report: pytest.TestReport | pytest.CollectReport) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, text in MARKERS.items():
+    for name, text in {**MARKERS, **TEST_MARKERS}.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     if config.option.lab or config.option.lab_reuse:
         interrupt.install()

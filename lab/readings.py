@@ -8,6 +8,7 @@ from typing import Callable
 
 from lab.checks.ipaddr import parse_interface
 from lab.checks.ipvsadm import IpvsTable, Stats, parse_stats, parse_table
+from lab.errors import LabError
 from lab.node import Node
 from lab.providers.base import Lab
 from lab.wait import wait_until
@@ -26,8 +27,17 @@ def ipvs_table(node: Node) -> IpvsTable:
 
 
 def vip_holders(lab: Lab) -> list[str]:
+    """The balancers whose LAN interface lists the VIP now (Lab.lan_addresses: netlink on netns, no
+    process started; a crashed node lists nothing). A reading that fails is an error, never absence."""
     cluster = lab.cluster
-    return [n.name for n in cluster.balancers if holds_vip(lab.node(n.name), cluster.vip, cluster.interface)]
+    held = []
+    for spec in cluster.balancers:
+        addresses = lab.lan_addresses(spec.name)
+        if addresses is None:
+            raise LabError(f"could not read {spec.name}'s addresses on {cluster.interface}")
+        if cluster.vip in addresses:
+            held.append(spec.name)
+    return held
 
 
 def wait_for_active(lab: Lab, name: str, *, timeout: float) -> IpvsTable:

@@ -53,6 +53,9 @@ VERDICTS = ("PASS", "DIFFERS", "FAIL", "ERROR")
 COUNTED = ("passed", "failed", "error", "skipped", "xfailed")
 
 # The report's sections, in order: the tutorial's chapters, then what its comments ask.
+# The faults' figures table, one row per fault (tests/test_report_outcomes.py; lab/plot.py draws each).
+FAULT_COLUMNS = ("fault", "detection", "takeover", "client-visible gap", "requests failed", "two VIP holders",
+                 "afterwards")
 SECTIONS = {
     "4": "Chapter 4: configure heartbeat and ldirectord",
     "5": "Chapter 5: start the load balancer and test",
@@ -63,7 +66,9 @@ SECTIONS = {
     "forwarding": "Forwarding methods: direct routing, NAT, tunnelling",
     "tls": "HTTPS through the VIP (from the comments: can SSL sessions be balanced?)",
     "sync": "Connection sync across failover (LVSSyncDaemonSwap)",
-    "faults": "Faults: the active balancer crashed, frozen, cut off, as clients feel it",
+    "faults": "Faults: crashes, freezes, cut links, a partition and a bad LAN, as clients feel them",
+    "security": "Security: heartbeat's authentication",
+    "invariants": "Invariants watched in every scenario (one VIP holder, no bad news in the logs)",
 }
 
 
@@ -104,6 +109,8 @@ class TutorialReport:
     figures: dict[str, str] = field(default_factory=dict)   # the run's own figures (timings)
     section_figures: dict[str, dict[str, str]] = field(default_factory=dict)
     outcomes: list[RunOutcome] = field(default_factory=list)
+    fault_rows: list[dict[str, str]] = field(default_factory=list)   # one per fault: FAULT_COLUMNS
+    images: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # section: (caption, path in the folder)
     current_test: str = ""
     stack: str = "heartbeat"   # the software of the balancer pair (--lab-stack); results.json says it
     release: str = "bookworm"  # the Debian release of the nodes
@@ -112,6 +119,14 @@ class TutorialReport:
         """An observed figure (a spread of connections, a delay, an outcome) shown in its section."""
         self.section_figures.setdefault(section, {})[name] = value
 
+    def fault_row(self, **cells: str) -> None:
+        """One row of the faults' figures table (FAULT_COLUMNS; a missing cell shows as -)."""
+        self.fault_rows.append({c: str(cells.get(c, "-")) for c in FAULT_COLUMNS})
+
+    def image(self, section: str, caption: str, path: str) -> None:
+        """A picture for a section, `path` relative to the report's folder (failover/x.png)."""
+        self.images.setdefault(section, []).append((caption, path))
+
     def sections(self) -> list[tuple[str, str, dict[str, str], list[CheckRecord]]]:
         """(key, title, figures, checks) for each section that has anything, in SECTIONS order."""
         keys = list(SECTIONS) + sorted({r.chapter for r in self.records} - set(SECTIONS))
@@ -119,7 +134,7 @@ class TutorialReport:
         for key in keys:
             checks = [r for r in self.records if r.chapter == key]
             figures = self.section_figures.get(key, {})
-            if checks or figures:
+            if checks or figures or self.images.get(key):
                 found.append((key, SECTIONS.get(key, key), figures, checks))
         return found
 
@@ -218,7 +233,8 @@ class TutorialReport:
                 tests.setdefault(r.test, {"outcome": "", "checks": []})["checks"].append(
                     {"title": r.title, "verdict": r.verdict, "note": r.note})
         return {"stack": self.stack, "release": self.release, "written": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "tests": tests, "figures": {**self.section_figures, "run": dict(self.figures)}}
+                "tests": tests, "figures": {**self.section_figures, "run": dict(self.figures)},
+                "faults": self.fault_rows}
 
     def _summary(self) -> str:
         counts = {v: sum(r.verdict == v for r in self.records) for v in VERDICTS}
@@ -239,9 +255,13 @@ class TutorialReport:
             out += [""]
         if self.figures:
             out += ["## Figures", ""] + [f"- {k}: {v}" for k, v in self.figures.items()] + [""]
-        for _, title, figures, checks in self.sections():
+        for key, title, figures, checks in self.sections():
             out += [f"## {title}", ""]
             out += [f"- {k}: {v}" for k, v in figures.items()] + ([""] if figures else [])
+            if key == "faults" and self.fault_rows:
+                out += markdown_table(FAULT_COLUMNS, [tuple(cell(v) for v in r.values()) for r in self.fault_rows]) + [""]
+            out += [f"![{caption}]({path})" for caption, path in self.images.get(key, [])]
+            out += [""] if self.images.get(key) else []
             for r in checks:
                 out += [f"### [{r.verdict}] {r.title}", "",
                         f"node `{r.node}`, command `{r.command}`, test `{r.test}`", ""]
@@ -273,11 +293,18 @@ class TutorialReport:
                              f"{esc(o.message)}</li>" for o in self._not_passed())
         tests = "".join(f"<tr><td>{esc(o.outcome)}</td><td><code>{esc(o.test)}</code></td><td>{esc(o.when)}</td>"
                         f"<td>{self._checks_of(o.test)}</td><td>{esc(o.message)}</td></tr>" for o in self.outcomes)
+        def pictures(key: str) -> str:
+            table = html_table(FAULT_COLUMNS, [tuple(r.values()) for r in self.fault_rows]) \
+                if key == "faults" and self.fault_rows else ""
+            return table + "".join(f"<figure><img src='{esc(path)}' alt='{esc(caption)}' style='max-width:100%'>"
+                                   f"<figcaption>{esc(caption)}</figcaption></figure>"
+                                   for caption, path in self.images.get(key, []))
+
         sections = "".join(
-            f"<h2>{esc(title)}</h2>" + listed(figures)
+            f"<h2>{esc(title)}</h2>" + listed(figures) + pictures(key)
             + "<table><tr><th>verdict</th><th>check</th><th>node</th><th>command</th>"
             + "<th>tutorial (-) against observed (+)</th></tr>" + "".join(row(r) for r in checks) + "</table>"
-            for _, title, figures, checks in self.sections())
+            for key, title, figures, checks in self.sections())
         diffs = "<h2>Where bookworm differs from the tutorial</h2>" + html_table(BOOKWORM_HEADINGS, bookworm_rows())
         if self.release == "trixie":
             diffs += "<h2>Where trixie differs from bookworm</h2>" + html_table(TRIXIE_HEADINGS, trixie_rows())

@@ -43,3 +43,42 @@ def faults(lab):
     errors = registry.heal_all()
     if errors:
         raise LabError("faults could not be undone:\n" + "\n".join(errors), "lvslab down; lvslab up")
+
+
+@pytest.fixture(autouse=True)
+def invariants(request):
+    """For every scenario on the session's lab: at most one balancer lists the VIP at any sample
+    (VipWatch), and no bad news in the balancers' logs (LogWatch), unless the test's
+    `expected` marker allows it and says why. A violation is a FAIL row in the report and fails
+    the test (at its teardown), with the lines or windows seen."""
+    if "lab" not in request.fixturenames:
+        yield
+        return
+    from lab.monitor import LogWatch, VipWatch
+
+    lab, tutorial = request.getfixturevalue("lab"), request.getfixturevalue("tutorial")
+    marker = request.node.get_closest_marker("expected")
+    allowed_two = marker.kwargs.get("two_vip_holders", "") if marker else ""
+    allowed_logs = tuple(marker.kwargs.get("logs", ())) if marker else ()
+    logs = LogWatch(lab).start()
+    with VipWatch(lab, interval=0.5 if lab.provider_name == "netns" else 5.0) as watch:
+        yield
+    problems = []
+    if watch.violations():
+        seen = watch.describe()
+        tutorial.record("invariants", "at most one balancer lists the VIP", "balancers",
+                        "ip addr (sampled every 0.5 s on netns, 5 s elsewhere)",
+                        "one holder or none at every sample" + (f" (allowed here: {allowed_two})" if allowed_two else ""),
+                        seen, "PASS" if allowed_two else "FAIL")
+        if not allowed_two:
+            problems.append(f"two balancers listed the VIP: {seen}")
+    unexpected, expected = logs.lines(allowed_logs)
+    if unexpected or expected:
+        tutorial.record("invariants", "no bad news in the balancers' logs", "balancers",
+                        "grep -E (lab/monitor.py BAD_NEWS, the stack's bad_news) /var/log/syslog, the stack's logs, dmesg",
+                        "no line" + (f" but those allowed: {allowed_logs}" if allowed_logs else ""),
+                        "\n".join(unexpected + [f"(allowed) {line}" for line in expected]),
+                        "FAIL" if unexpected else "PASS")
+        if unexpected:
+            problems.append("bad news in the logs:\n" + "\n".join(unexpected))
+    assert not problems, "\n".join(problems)

@@ -33,6 +33,18 @@ class FaultyLab(FakeLab):
     def set_link(self, node: str, *, up: bool) -> None:
         self.calls.append(f"link {'up' if up else 'down'} {node}")
 
+    def crash(self, node: str) -> None:
+        self.calls.append(f"crash {node}")
+
+    def boot(self, node: str) -> None:
+        self.calls.append(f"boot {node}")
+
+    def isolate(self, nodes: list[str], *, on: bool) -> None:
+        self.calls.append(f"isolate {'on' if on else 'off'} {' '.join(nodes)}")
+
+    def shape_lan(self, netem: list[str] | None) -> None:
+        self.calls.append(f"netem {' '.join(netem) if netem else 'off'}")
+
 
 def test_kill_sends_sigkill_to_every_process_of_the_daemon_and_checks_they_are_gone():
     node = ScriptedNode("loadb1", [(0, "2301\n2302\n2310\n"), (0, ""), (1, "")])
@@ -120,3 +132,21 @@ def test_the_vip_sampler_reads_a_node_s_lan_addresses_and_never_takes_a_failure_
     lab.nodes["loadb2"] = ScriptedNode("loadb2", [(1, "Cannot find device")])
     assert lab.lan_addresses("loadb1") == ["192.168.0.103", "192.168.0.105"]
     assert lab.lan_addresses("loadb2") is None
+
+
+def test_crash_partition_and_a_lossy_lan_are_each_undone_by_their_own_inverse():
+    lab = FaultyLab()
+    faults = Faults(lab)
+    faults.crash("webserver1")
+    faults.partition(["loadb1", "loadb2"])
+    faults.degrade_lan(["loss", "30%"])
+    assert faults.heal_all() == []
+    assert lab.calls == ["crash webserver1", "isolate on loadb1 loadb2", "netem loss 30%",
+                         "netem off", "isolate off loadb1 loadb2", "boot webserver1"]
+
+
+def test_the_boot_of_a_crashed_netns_node_runs_its_rc_links_but_never_the_hardware_clock():
+    from lab.providers.netns import BOOT
+
+    assert "/etc/rc2.d/S*" in BOOT and "S*networking" in BOOT and "S*procps" in BOOT
+    assert "hwclock" not in BOOT

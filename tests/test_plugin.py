@@ -48,12 +48,12 @@ def test_markers_are_listed_once_in_story_order_and_every_used_one_is_known():
     import tomllib
     from pathlib import Path
 
-    from lab.pytest_plugin import CHAPTER_ORDER, MARKERS, RUN_FIRST
+    from lab.pytest_plugin import CHAPTER_ORDER, MARKERS, RUN_FIRST, TEST_MARKERS
 
     root = Path(__file__).parents[1]
     options = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert "markers" not in options and "--strict-markers" in options["addopts"]
     used = {m for f in (root / "scenarios").glob("*.py") for m in re.findall(r"pytest\.mark\.(\w+)", f.read_text())}
-    assert used - {"parametrize", "skipif", "usefixtures", "timeout", "xfail"} <= set(MARKERS)
+    assert used - {"parametrize", "skipif", "usefixtures", "timeout", "xfail"} <= set(MARKERS) | set(TEST_MARKERS)
     assert CHAPTER_ORDER[:4] == ("chapter4", "chapter5", "chapter6", "chapter7")
     assert set(CHAPTER_ORDER) | set(RUN_FIRST) == set(MARKERS)

@@ -159,3 +159,18 @@ def test_a_check_cut_short_by_a_timeout_is_an_error_with_the_reason():
                       documented="", verify=lambda result: None)
     (record,) = report.records
     assert record.verdict == "ERROR" and "Timeout (>1800.0s)" in record.note
+
+
+def test_the_faults_table_and_plots_are_in_both_reports(tmp_path):
+    from lab.report import FAULT_COLUMNS, TutorialReport
+
+    report = TutorialReport()
+    report.fault_row(fault="crash of loadb1", takeover="62.0 s", **{"client-visible gap": "61.5 s | long"})
+    report.image("faults", "crash of loadb1", "failover/crash-fault.png")
+    md, page = report.write(tmp_path)
+    text = md.read_text()
+    assert "| fault | detection | takeover |" in text and "| crash of loadb1 | - | 62.0 s | 61.5 s \\| long |" in text
+    assert "![crash of loadb1](failover/crash-fault.png)" in text
+    html = page.read_text()
+    assert "<img src='failover/crash-fault.png'" in html and "<td>crash of loadb1</td>" in html
+    assert report.results()["faults"][0]["fault"] == "crash of loadb1" and len(FAULT_COLUMNS) == 7

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from lab.cluster import Cluster
+from lab.cluster import Cluster, NodeSpec
 from lab.errors import LabError
 from lab.node import Node
 
@@ -100,6 +100,35 @@ class Lab(ABC):
     def set_link(self, node: str, *, up: bool) -> None:
         """Plug (up) or pull (down) the node's LAN cable, at the switch's side."""
         raise LabError(f"cutting a node's link is not yet on the {self.provider_name} provider",
+                       "run fault scenarios with --lab=netns")
+
+    def crash(self, node: str) -> None:
+        """Cut the node's power: off the LAN at once, nothing runs, nothing is said, RAM state lost."""
+        raise LabError(f"crashing a node is not yet on the {self.provider_name} provider",
+                       "run fault scenarios with --lab=netns")
+
+    def boot(self, node: str) -> None:
+        """Power a crashed node on; its own boot scripts decide what starts."""
+        raise LabError(f"booting a crashed node is not yet on the {self.provider_name} provider",
+                       "run fault scenarios with --lab=netns")
+
+    def add_node(self, spec: NodeSpec) -> Node:
+        """Start a node that is not in the cluster (a rogue on the LAN) and cable it to the LAN."""
+        raise LabError(f"extra nodes are not yet on the {self.provider_name} provider",
+                       "run security scenarios with --lab=netns")
+
+    def remove_node(self, name: str) -> None:
+        """Take away a node add_node made."""
+        raise LabError(f"extra nodes are not yet on the {self.provider_name} provider")
+
+    def isolate(self, nodes: list[str], *, on: bool) -> None:
+        """Cut (on) or mend the links between these nodes only; each still reaches every other node."""
+        raise LabError(f"partitions are not yet on the {self.provider_name} provider",
+                       "run fault scenarios with --lab=netns")
+
+    def shape_lan(self, netem: list[str] | None) -> None:
+        """Make the whole LAN lossy/slow with netem arguments (["loss", "30%"]); None: a clean LAN."""
+        raise LabError(f"a lossy LAN is not yet on the {self.provider_name} provider",
                        "run fault scenarios with --lab=netns")
 
     def save_evidence(self, folder: Path) -> None:

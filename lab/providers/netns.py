@@ -107,6 +107,7 @@ class NetnsLab(Lab):
         self.state: dict = {"name": name, "nodes": {}, "netns": [], **owner_record()}
         self._http: concurrent.futures.ThreadPoolExecutor | None = None
         self._netlink: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+        self.crashed: set[str] = set()
 
     def ns_name(self, node: str) -> str:
         return f"{self.name}-{node}"
@@ -138,13 +139,13 @@ class NetnsLab(Lab):
     def _spawn(self, spec: NodeSpec) -> subprocess.Popen:
         node_dir = self.dir / spec.name
         for sub in ("upper/etc", "upper/usr/lib/lvslab", "work", "root"):
-            (node_dir / sub).mkdir(parents=True)
+            (node_dir / sub).mkdir(parents=True, exist_ok=True)  # exists when a crashed node boots again
         (node_dir / "upper/etc/hostname").write_text(f"{spec.name}\n")
         hosts = ["127.0.0.1\tlocalhost", *self.cluster.hosts_lines()]
         (node_dir / "upper/etc/hosts").write_text("\n".join(hosts) + "\n")
         shutil.copy(HERE / "netns-boot.sh", node_dir / "upper/usr/lib/lvslab/boot")
         modules = Path("/lib/modules") / os.uname().release
-        console = (node_dir / "console.log").open("wb")
+        console = (node_dir / "console.log").open("ab")  # a rebooted node's console follows the first
         # --kill-child: if unshare dies, the node's init gets SIGKILL (and with it the whole node).
         argv = ["unshare", "--net", "--uts", "--ipc", "--mount", "--pid", "--fork", "--kill-child",
                 "--propagation", "private",
@@ -153,7 +154,7 @@ class NetnsLab(Lab):
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
                                 start_new_session=True)
         # Recorded at once, so an interrupt before the node is ready still finds it.
-        self.state["nodes"][spec.name] = {"unshare": proc.pid, "unshare_start": starttime(proc.pid)}
+        self.state["nodes"].setdefault(spec.name, {}).update(unshare=proc.pid, unshare_start=starttime(proc.pid))
         self._save_state()
         return proc
 
@@ -171,27 +172,36 @@ class NetnsLab(Lab):
         pid = int(children[0])
         self.state["nodes"][name].update(pid=pid, starttime=starttime(pid))
         netns.attach(self.ns_name(name), pid)
-        self.state["netns"].append(self.ns_name(name))
+        if self.ns_name(name) not in self.state["netns"]:
+            self.state["netns"].append(self.ns_name(name))
         self._save_state()
         return pid
 
     def _wire(self) -> None:
-        prefixlen = self.cluster.prefixlen
+        for spec in self.cluster.nodes:
+            self._wire_node(spec)
+        self._save_state()
+
+    def _wire_node(self, spec: NodeSpec) -> None:
+        """The node's cable: a veth pair, its switch end (named after the node) on the bridge, its
+        own end eth0 with the node's addresses (what /etc/network/interfaces does on a VM)."""
+        # A rebooted node keeps its NIC's MAC, as a machine does (its peers' ARP caches stay right).
+        mac = self.state["nodes"][spec.name].get("mac")
         with IPRoute(netns=self.ns_name("switch")) as sw:
             bridge = sw.link_lookup(ifname="br0")[0]
-            for spec in self.cluster.nodes:
-                sw.link("add", ifname=spec.name, kind="veth",
-                        peer={"ifname": self.cluster.interface, "net_ns_fd": self.ns_name(spec.name)})
-                port = sw.link_lookup(ifname=spec.name)[0]
-                sw.link("set", index=port, master=bridge, state="up")
-        for spec in self.cluster.nodes:
-            with IPRoute(netns=self.ns_name(spec.name)) as ipr:
-                ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-                eth = ipr.link_lookup(ifname=self.cluster.interface)[0]
-                for address in (spec.address, *spec.aliases):
-                    ipr.addr("add", index=eth, address=address, prefixlen=prefixlen,
-                             broadcast=self.cluster.broadcast)
-                ipr.link("set", index=eth, state="up")
+            sw.link("add", ifname=spec.name, kind="veth",
+                    peer={"ifname": self.cluster.interface, "net_ns_fd": self.ns_name(spec.name),
+                          **({"address": mac} if mac else {})})
+            port = sw.link_lookup(ifname=spec.name)[0]
+            sw.link("set", index=port, master=bridge, state="up")
+        with IPRoute(netns=self.ns_name(spec.name)) as ipr:
+            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+            eth = ipr.link_lookup(ifname=self.cluster.interface)[0]
+            self.state["nodes"][spec.name]["mac"] = ipr.get_links(eth)[0].get_attr("IFLA_ADDRESS")
+            for address in (spec.address, *spec.aliases):
+                ipr.addr("add", index=eth, address=address, prefixlen=self.cluster.prefixlen,
+                         broadcast=self.cluster.broadcast)
+            ipr.link("set", index=eth, state="up")
 
     # --- use --------------------------------------------------------------------------
     def _in_client(self) -> concurrent.futures.ThreadPoolExecutor:
@@ -253,6 +263,89 @@ class NetnsLab(Lab):
         with IPRoute(netns=self.ns_name("switch")) as sw:
             sw.link("set", index=sw.link_lookup(ifname=node)[0], state="up" if up else "down")
 
+    def crash(self, node: str) -> None:
+        """A power cut as it looks from outside: the node's cable is gone from the switch at once,
+        every process of it is SIGKILLed (its init, so its PID namespace dies), and what a powered-off
+        host loses goes too: its network namespace (addresses, VIP, IPVS table, routes, sysctls). Its
+        disk (the overlay's upper layer) stays, as a disk does."""
+        if node == self.cluster.by_role("client")[0].name:
+            raise LabError("the client node cannot be crashed: it is the lab's observer", "crash a balancer or a real server")
+        with IPRoute(netns=self.ns_name("switch")) as sw:
+            ports = sw.link_lookup(ifname=node)
+            if ports:
+                sw.link("del", index=ports[0])  # both ends of the veth: the node is off the LAN
+        pool = self._netlink.pop(node, None)
+        if pool is not None:  # its thread holds the node's netns open
+            pool.shutdown(wait=True, cancel_futures=True)
+        self.crashed.add(node)
+        entry = self.state["nodes"][node]
+        errors = destroy_recorded({"nodes": {node: entry}, "netns": [self.ns_name(node)]})
+        if errors:
+            raise LabError(f"crashing {node} left it half up:\n" + "\n".join(errors), "lvslab down; lvslab up")
+
+    def boot(self, node: str) -> None:
+        """Power the crashed node on: a new init on its kept disk, a fresh network namespace cabled
+        to the switch, then the node's own boot scripts (BOOT: what Debian runs at boot, rc links
+        deciding which daemons start). Returns when the boot scripts have run."""
+        if node not in self.crashed:
+            raise LabError(f"{node} is not crashed: nothing to boot")
+        spec = self.cluster.node(node)
+        (self.dir / node / "ready").unlink(missing_ok=True)
+        pid = self._await_init(node, self._spawn(spec))
+        self.nodes[node].pid = pid  # type: ignore[attr-defined]  # Node objects held by tests follow
+        self._wire_node(spec)
+        self._save_state()
+        self.crashed.discard(node)
+        result = self.nodes[node].run(BOOT, timeout=600)
+        if not result.ok:
+            raise LabError(f"{node}'s boot scripts failed:\n{result.describe()}")
+
+    def add_node(self, spec: NodeSpec) -> Node:
+        """A node outside the cluster (a rogue on the LAN), started and cabled like the others."""
+        if spec.name in self.nodes:
+            raise LabError(f"lab {self.name} already has a node {spec.name}")
+        pid = self._await_init(spec.name, self._spawn(spec))
+        self.nodes[spec.name] = NetnsNode(spec, pid)
+        self._wire_node(spec)
+        self._save_state()
+        return self.nodes[spec.name]
+
+    def remove_node(self, name: str) -> None:
+        """Take away a node add_node made: off the LAN, every process killed, its namespaces gone."""
+        if any(spec.name == name for spec in self.cluster.nodes):
+            raise LabError(f"{name} is one of the cluster's nodes: crash it instead")
+        with IPRoute(netns=self.ns_name("switch")) as sw:
+            for port in sw.link_lookup(ifname=name):
+                sw.link("del", index=port)
+        pool = self._netlink.pop(name, None)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        errors = destroy_recorded({"nodes": {name: self.state["nodes"][name]}, "netns": [self.ns_name(name)]})
+        self.nodes.pop(name, None)
+        self.state["nodes"].pop(name, None)
+        if self.ns_name(name) in self.state["netns"]:
+            self.state["netns"].remove(self.ns_name(name))
+        self._save_state()
+        shutil.rmtree(self.dir / name, ignore_errors=True)
+        if errors:
+            raise LabError(f"removing {name} left things behind:\n" + "\n".join(errors), "run `lvslab clean`")
+
+    def isolate(self, nodes: list[str], *, on: bool) -> None:
+        """Mark the nodes' switch ports isolated (on) or not: isolated ports reach every other port
+        but not each other (the bridge's port isolation), so the nodes lose each other only."""
+        for node in nodes:
+            _in_switch(self, ["bridge", "link", "set", "dev", node, "isolated", "on" if on else "off"])
+
+    def shape_lan(self, netem: list[str] | None) -> None:
+        """netem on every switch port's way out (each frame between two nodes crosses one), e.g.
+        ["loss", "30%"]; None removes it."""
+        subprocess.run(["modprobe", "sch_netem"], capture_output=True)
+        for spec in self.cluster.nodes:
+            if netem is None:
+                _in_switch(self, ["tc", "qdisc", "del", "dev", spec.name, "root"], missing_ok=True)
+            else:
+                _in_switch(self, ["tc", "qdisc", "replace", "dev", spec.name, "root", "netem", *netem])
+
     # --- teardown ---------------------------------------------------------------------
     def destroy(self) -> None:
         if self._http is not None:
@@ -264,6 +357,22 @@ class NetnsLab(Lab):
         if errors:
             raise LabError(f"teardown of {self.name} left things behind:\n" + "\n".join(errors),
                            "run `lvslab clean`")
+
+
+# What a Debian boot runs (sysvinit order): modules, sysctl.conf, /etc/network/interfaces (the
+# real servers' lo:0), then every rc2.d start link; hwclock.sh is left out (a namespace must not
+# set the machine's clock). The provisioning leaves only the node's own daemons linked (common.sh).
+BOOT = ("for s in /etc/rcS.d/S*kmod /etc/rcS.d/S*procps /etc/rcS.d/S*networking /etc/rc2.d/S*; do "
+        "[ -x \"$s\" ] || continue; echo \"boot: $s start\"; \"$s\" start || echo \"boot: $s failed ($?)\"; done")
+
+
+def _in_switch(lab: NetnsLab, argv: list[str], *, missing_ok: bool = False) -> None:
+    result = subprocess.run(["nsenter", f"--net=/run/netns/{lab.ns_name('switch')}", "--", *argv],
+                            capture_output=True, text=True)
+    if result.returncode != 0 and not (missing_ok and ("No such file" in result.stderr or "Cannot find" in result.stderr
+                                                       or "Cannot delete qdisc with handle of zero" in result.stderr)):
+        raise LabError(f"{' '.join(argv)} in the lab's switch failed: {result.stderr.strip()}",
+                       "the kernel needs bridge port isolation (4.18+) and sch_netem")
 
 
 class _SourceAdapter(requests.adapters.HTTPAdapter):

@@ -4,6 +4,7 @@
 # Runs on: webserver1, webserver2.
 . "$(dirname "$0")/common.sh"
 ensure_packages apache2
+only_startup_links apache2
 # The main web site. Bookworm's document root is /var/www/html (the tutorial's was /var/www).
 write_file /var/www/html/index.html 0644 <<HTML
 <html><body><h1>$(uname -n)</h1><p>served by $(uname -n)</p></body></html>

@@ -4,9 +4,12 @@
 # another stack (LAB_STACK, --lab-stack), that stack's packages instead of heartbeat's.
 . "$(dirname "$0")/common.sh"
 case "${LAB_STACK:-heartbeat}" in
-    heartbeat) ensure_packages heartbeat ldirectord ipvsadm libwww-perl resource-agents cluster-glue arping ;;
-    keepalived) ensure_packages keepalived ipvsadm ;;
-    pacemaker) ensure_packages pacemaker pacemaker-cli-utils corosync ldirectord resource-agents ipvsadm libwww-perl ;;
+    heartbeat) ensure_packages heartbeat ldirectord ipvsadm libwww-perl resource-agents cluster-glue arping
+               only_startup_links heartbeat ldirectord ;;   # ch4 turns ldirectord's off (heartbeat starts it)
+    keepalived) ensure_packages keepalived ipvsadm
+                only_startup_links keepalived ;;
+    pacemaker) ensure_packages pacemaker pacemaker-cli-utils corosync ldirectord resource-agents ipvsadm libwww-perl
+               only_startup_links corosync pacemaker ldirectord ;;
     *) echo "ch2-packages.sh: unknown LAB_STACK=$LAB_STACK" >&2; exit 2 ;;
 esac
 # The tutorial's answers to the install questions, as ipvsadm's settings:

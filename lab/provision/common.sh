@@ -37,3 +37,15 @@ write_file() {
     fi
     chmod "$mode" "$path"
 }
+
+# only_startup_links DAEMON...: the lab's node image carries every stack's packages (one image
+# for all); a tutorial machine has only its own. The start-up links of the others are removed, so
+# a node that is rebooted (the faults' crash) starts what the tutorial's machine would.
+LAB_DAEMONS=(apache2 heartbeat ldirectord keepalived corosync pacemaker logd apache-htcacheclean)
+only_startup_links() {
+    local d keep=" $* "
+    for d in "${LAB_DAEMONS[@]}"; do
+        [[ $keep == *" $d "* ]] && continue
+        rm -f /etc/rc[0-6S].d/[SK][0-9][0-9]"$d"
+    done
+}

@@ -46,6 +46,9 @@ class Stack:
     sync_command: str = ""  # run on a balancer: whether the sync master runs
     evidence_commands: tuple[str, ...] = ()  # saved from each balancer when a test fails
     daemons: dict[str, str] = {}  # `lvslab status`: name -> a command that prints running or stopped
+    # lab/monitor.py: the stack's own log files (besides syslog) and its lines that mean trouble
+    logs: tuple[str, ...] = ()
+    bad_news: tuple[str, ...] = ()
 
     def status_command(self, peer: NodeSpec) -> str:
         """Run on a balancer: its own view of itself and of the other balancer `peer` (StackView)."""

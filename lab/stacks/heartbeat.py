@@ -20,6 +20,9 @@ class Heartbeat(Stack):
     sync_command = "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status"
     daemons = {"heartbeat": daemon_state("/run/heartbeat.pid", "heartbeat"),
                "ldirectord": daemon_state("/run/ldirectord.ldirectord.cf.pid", "ldirectord")}
+    logs = ("/var/log/ha-log",)
+    # Heartbeat's own words for a split brain and for its end (as Pacemaker's CTS watches for them).
+    bad_news = (r"Both machines own .* resources", r"returning after partition")
     evidence_commands = ("cl_status hbstatus; cl_status rscstatus", "ldirectord ldirectord.cf status",
                          "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status", "tail -n 200 /var/log/ha-log")
 

@@ -23,6 +23,8 @@ class Pacemaker(Heartbeat):
     daemons = {"corosync": "/etc/init.d/corosync status >/dev/null 2>&1 && echo running || echo stopped",
                "pacemaker": "pidof pacemakerd >/dev/null && echo running || echo stopped",
                "ldirectord": Heartbeat.daemons["ldirectord"]}
+    logs = ()  # syslog only (no ha-log)
+    bad_news = (r"is active on 2 nodes",)  # the scheduler's word for a resource running twice
     evidence_commands = ("crm_mon -1", "ldirectord ldirectord.cf status",
                          "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status",
                          "tail -n 100 /var/log/corosync/corosync.log", "tail -n 200 /var/log/pacemaker/pacemaker.log")

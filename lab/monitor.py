@@ -1,0 +1,129 @@
+"""What must never happen while a scenario runs, watched for every scenario (scenarios/conftest.py).
+
+Two watchers, in the spirit of the NixOS test driver's polling conditions and Pacemaker's
+cluster test suite's "bad news" log patterns:
+
+- VipWatch: a thread samples which balancers list the VIP (Lab.lan_addresses: netlink on the
+  netns provider, no process started) and keeps the windows where more than one did;
+- LogWatch: marks how long each balancer's logs are when a test starts and, when it ends, reads
+  only what was written since, for the lines the stack's BAD_NEWS patterns match.
+
+A scenario in which some of it is the point (a split brain made on purpose) says so with
+`@pytest.mark.expected(two_vip_holders="why", logs=("pattern", ...))`; everything else fails it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import threading
+import time
+from dataclasses import dataclass, field
+
+from lab.providers.base import Lab
+from lab.timeline import HolderSample, multi_holder_windows
+
+# Lines that mean trouble whatever the stack; a stack adds its own (Stack.bad_news).
+BAD_NEWS = (r"\bCRIT(ICAL)?: ", r"\bEMERG(ENCY)?: ", r"segfault at ")
+KERNEL_BAD_NEWS = (r"\bBUG: ", r"\bOops: ", r"general protection fault", r"IPVS: .*(BUG|leak)")
+SYSLOG = "/var/log/syslog"
+
+
+@dataclass
+class VipWatch:
+    """Samples the VIP's holders every `interval` s from a thread until stopped."""
+
+    lab: Lab
+    interval: float = 0.5
+    samples: list[HolderSample] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vip-watch", daemon=True)
+
+    def _reading(self) -> HolderSample:
+        held, unknown = [], []
+        for spec in self.lab.cluster.balancers:
+            try:
+                addresses = self.lab.lan_addresses(spec.name)
+            except Exception:  # a failed reading is unknown, never "does not hold"
+                addresses = None
+            if addresses is None:
+                unknown.append(spec.name)
+            elif self.lab.cluster.vip in addresses:
+                held.append(spec.name)
+        return HolderSample(time.time(), tuple(held), tuple(unknown))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            self.samples.append(self._reading())
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+
+    def __enter__(self) -> "VipWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def violations(self) -> list[tuple[float, float, tuple[str, ...]]]:
+        """Windows where more than one balancer listed the VIP."""
+        return multi_holder_windows(self.samples)
+
+    def describe(self) -> str:
+        first = self.samples[0].t if self.samples else 0.0
+        return "; ".join(f"{', '.join(who)} from {b - first:.1f} s to {e - first:.1f} s into the test"
+                         for b, e, who in self.violations())
+
+
+def _files(lab: Lab) -> tuple[str, ...]:
+    from lab.stacks import stack_of
+
+    return (SYSLOG, *stack_of(lab.cluster).logs)
+
+
+def _patterns(lab: Lab) -> tuple[str, ...]:
+    from lab.stacks import stack_of
+
+    return (*BAD_NEWS, *stack_of(lab.cluster).bad_news)
+
+
+class LogWatch:
+    """Bad news in the balancers' logs (and the kernel's) written while a test ran."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.files = _files(lab)
+        self.marks: dict[str, list[int]] = {}
+
+    def _sizes(self, node) -> list[int]:  # noqa: ANN001
+        script = "; ".join(f"wc -c < {shlex.quote(f)} 2>/dev/null || echo 0" for f in self.files)
+        result = node.run(f"{script}; dmesg 2>/dev/null | wc -l", timeout=60)
+        values = result.stdout.split()
+        return [int(v) for v in values] if result.ok and len(values) == len(self.files) + 1 else []
+
+    def start(self) -> "LogWatch":
+        for spec in self.lab.cluster.balancers:
+            self.marks[spec.name] = self._sizes(self.lab.node(spec.name))
+        return self
+
+    def lines(self, allowed: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+        """(unexpected, allowed) bad-news lines written since start(), each prefixed by its node."""
+        patterns, kernel = "|".join(_patterns(self.lab)), "|".join(KERNEL_BAD_NEWS)
+        found: dict[str, str] = {}  # line: node (the kernel's ring is one for every namespace node)
+        for spec in self.lab.cluster.balancers:
+            marks = self.marks.get(spec.name)
+            if not marks:
+                continue  # its logs could not be read at the start (a node that was down)
+            parts = [f"tail -c +{mark + 1} {shlex.quote(f)} 2>/dev/null | grep -E {shlex.quote(patterns)}"
+                     for f, mark in zip(self.files, marks)]
+            parts.append(f"dmesg 2>/dev/null | tail -n +{marks[-1] + 1} | grep -E {shlex.quote(kernel)}")
+            result = self.lab.node(spec.name).run("; ".join(parts) + "; true", timeout=60)
+            for line in result.stdout.splitlines():
+                if line.strip():
+                    found.setdefault(line, spec.name)
+        lines = [f"{node}: {line}" for line, node in found.items()]
+        ok = [line for line in lines if any(re.search(p, line) for p in allowed)]
+        return [line for line in lines if line not in ok], ok
