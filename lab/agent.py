@@ -7,7 +7,8 @@ lines; each request carries an id, and every answer echoes it:
     -> {"id": 1, "op": "exec", "node": "loadb1", "command": "ipvsadm -L -n"}
     <- {"id": 1, "rc": 0, "stdout": "...", "stderr": "", "seconds": 0.2}
     -> {"id": 2, "op": "shell", "node": "webserver1"}   then "stdin"/"stdout" frames (base64), "exit"
-Other ops: hello, status, http, stage, fault (freeze, thaw, link-up, link-down), down.
+Other ops: hello, status, http, stage, fault (freeze, thaw, link-up, link-down, crash, boot,
+partition, heal-partition, lan), down.
 """
 
 from __future__ import annotations
@@ -100,6 +101,15 @@ class Agent:
                     channel.send({"id": rid, "done": True})
                 elif verb in ("link-up", "link-down"):
                     self.lab.set_link(node, up=verb == "link-up")
+                    channel.send({"id": rid, "done": True})
+                elif verb in ("crash", "boot"):
+                    getattr(self.lab, verb)(node)
+                    channel.send({"id": rid, "done": True})
+                elif verb in ("partition", "heal-partition"):
+                    self.lab.isolate(node.split(","), on=verb == "partition")
+                    channel.send({"id": rid, "done": True})
+                elif verb == "lan":  # node: netem's arguments, or "clean"
+                    self.lab.shape_lan(None if node == "clean" else node.split())
                     channel.send({"id": rid, "done": True})
                 else:
                     channel.send({"id": rid, "agent_error": f"unknown fault {verb!r}"})

@@ -6,7 +6,8 @@
     lvslab shell NODE                 an interactive shell inside a node
     lvslab curl [PATH]                a request through the VIP from the client: who answered
     lvslab fault VERB NODE            apache-stop|apache-start|heartbeat-stop|heartbeat-start,
-                                      kill-heartbeat|kill-ldirectord|kill-apache2|freeze|thaw|link-down|link-up
+                                      kill-heartbeat|kill-ldirectord|kill-apache2|freeze|thaw|link-down|link-up,
+                                      crash|boot, partition|heal-partition NODE,NODE, lan "loss 30%"|clean
     lvslab down                       stop the lab and everything it started
     lvslab clean          remove what a crashed or interrupted run left behind
     lvslab image          build (or show) the cached Debian node image

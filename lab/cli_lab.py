@@ -199,8 +199,11 @@ def curl(name: str, path: str) -> int:
     return 1
 
 
-# lab/faults.py's verbs, by hand: no registry undoes them; the opposite verb does (thaw, link-up).
-LAB_FAULTS = ("kill-heartbeat", "kill-ldirectord", "kill-apache2", "freeze", "thaw", "link-down", "link-up")
+# lab/faults.py's verbs, by hand: no registry undoes them; the opposite verb does (thaw, link-up,
+# boot, heal-partition, lan with "clean"). For partition NODE is "loadb1,loadb2"; for lan it is
+# netem's arguments ("loss 30%", "delay 200ms 50ms") or "clean".
+LAB_FAULTS = ("kill-heartbeat", "kill-ldirectord", "kill-apache2", "freeze", "thaw", "link-down", "link-up",
+              "crash", "boot", "partition", "heal-partition", "lan")
 FAULT_VERBS = (*FAULTS, *LAB_FAULTS)
 
 
@@ -218,6 +221,15 @@ def fault(name: str, verb: str, node: str) -> int:
         elif verb == "thaw":
             lab.thaw(node)
             print(f"{node}: thawed")
+        elif verb in ("crash", "boot"):
+            getattr(lab, verb)(node)
+            print(f"{node}: {'crashed (power cut)' if verb == 'crash' else 'booted (its rc links ran)'}")
+        elif verb in ("partition", "heal-partition"):
+            lab.isolate(node.split(","), on=verb == "partition")
+            print(f"{node}: {'partitioned from each other' if verb == 'partition' else 'partition healed'}")
+        elif verb == "lan":
+            lab.shape_lan(None if node == "clean" else node.split())
+            print(f"LAN: {'clean' if node == 'clean' else 'netem ' + node}")
         else:
             lab.set_link(node, up=verb == "link-up")
             print(f"{node}: link {verb[5:]}")

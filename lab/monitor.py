@@ -15,7 +15,6 @@ A scenario in which some of it is the point (a split brain made on purpose) says
 from __future__ import annotations
 
 import re
-import shlex
 import threading
 import time
 from dataclasses import dataclass, field
@@ -91,39 +90,31 @@ def _patterns(lab: Lab) -> tuple[str, ...]:
 
 
 class LogWatch:
-    """Bad news in the balancers' logs (and the kernel's) written while a test ran."""
+    """Bad news in the balancers' logs (and the kernel's) written while a test ran. The lab reads
+    the logs (Lab.log_sizes/logs_since/kernel_mark/kernel_since): the netns provider from this
+    side, through each node's root, with no process started."""
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
         self.files = _files(lab)
-        self.marks: dict[str, list[int]] = {}
-
-    def _sizes(self, node) -> list[int]:  # noqa: ANN001
-        script = "; ".join(f"wc -c < {shlex.quote(f)} 2>/dev/null || echo 0" for f in self.files)
-        result = node.run(f"{script}; dmesg 2>/dev/null | wc -l", timeout=60)
-        values = result.stdout.split()
-        return [int(v) for v in values] if result.ok and len(values) == len(self.files) + 1 else []
+        self.marks: dict[str, list[int] | None] = {}
+        self.kernel: dict[str, int] = {}
 
     def start(self) -> "LogWatch":
         for spec in self.lab.cluster.balancers:
-            self.marks[spec.name] = self._sizes(self.lab.node(spec.name))
+            self.marks[spec.name] = self.lab.log_sizes(spec.name, self.files)
+        self.kernel = self.lab.kernel_mark()
         return self
 
     def lines(self, allowed: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
-        """(unexpected, allowed) bad-news lines written since start(), each prefixed by its node."""
-        patterns, kernel = "|".join(_patterns(self.lab)), "|".join(KERNEL_BAD_NEWS)
-        found: dict[str, str] = {}  # line: node (the kernel's ring is one for every namespace node)
-        for spec in self.lab.cluster.balancers:
-            marks = self.marks.get(spec.name)
-            if not marks:
-                continue  # its logs could not be read at the start (a node that was down)
-            parts = [f"tail -c +{mark + 1} {shlex.quote(f)} 2>/dev/null | grep -E {shlex.quote(patterns)}"
-                     for f, mark in zip(self.files, marks)]
-            parts.append(f"dmesg 2>/dev/null | tail -n +{marks[-1] + 1} | grep -E {shlex.quote(kernel)}")
-            result = self.lab.node(spec.name).run("; ".join(parts) + "; true", timeout=60)
-            for line in result.stdout.splitlines():
-                if line.strip():
-                    found.setdefault(line, spec.name)
-        lines = [f"{node}: {line}" for line, node in found.items()]
-        ok = [line for line in lines if any(re.search(p, line) for p in allowed)]
-        return [line for line in lines if line not in ok], ok
+        """(unexpected, allowed) bad-news lines written since start(), each prefixed by where."""
+        logs, kernel = re.compile("|".join(_patterns(self.lab))), re.compile("|".join(KERNEL_BAD_NEWS))
+        found: list[str] = []
+        for name, marks in self.marks.items():
+            if marks:  # None: its logs could not be read at the start (a node that was down)
+                text = self.lab.logs_since(name, self.files, marks)
+                found += [f"{name}: {line}" for line in text.splitlines() if logs.search(line)]
+        for where, text in self.lab.kernel_since(self.kernel).items():
+            found += [f"{where}: {line}" for line in text.splitlines() if kernel.search(line)]
+        ok = [line for line in found if any(re.search(p, line) for p in allowed)]
+        return [line for line in found if line not in ok], ok

@@ -175,6 +175,22 @@ class RemoteLab(Lab):
         assert self.client is not None
         self.client.request("fault", verb="link-up" if up else "link-down", node=node)
 
+    def crash(self, node: str) -> None:
+        assert self.client is not None
+        self.client.request("fault", verb="crash", node=node)
+
+    def boot(self, node: str) -> None:
+        assert self.client is not None
+        self.client.request("fault", verb="boot", node=node)
+
+    def isolate(self, nodes: list[str], *, on: bool) -> None:
+        assert self.client is not None
+        self.client.request("fault", verb="partition" if on else "heal-partition", node=",".join(nodes))
+
+    def shape_lan(self, netem: list[str] | None) -> None:
+        assert self.client is not None
+        self.client.request("fault", verb="lan", node=" ".join(netem) if netem else "clean")
+
     def status(self) -> dict:
         assert self.client is not None
         return self.client.request("status")["status"]

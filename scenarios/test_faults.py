@@ -57,7 +57,7 @@ DETECTION_SLACK = 2.0
 # unloaded failover takes 17-21 s. The bound is deadtime + MARGIN.
 MARGIN = 90.0
 AFTER_TAKEOVER = 6.0    # load kept running after the takeover, to see answers come back
-RECOVERY_LOAD = 45.0    # the old active's return, under load
+RECOVERY_LOAD = 300.0   # the longest the old active's return is watched under load (it ends AFTER_TAKEOVER after the rejoin)
 CONVERGE = 60.0         # after that, the cluster is back to one VIP holder within this
 REJOIN_TIMEOUT = 180.0  # the old active's heartbeat running and seeing its peer active
 
@@ -211,6 +211,8 @@ def _recovery(request, tutorial, lab, faults, fault, old, new, *, title: str, ho
         rec.timeline.notes.update(recovery=how)
         _rejoined(old, new)
         rec.mark("rejoined", old.name)
+        time.sleep(AFTER_TAKEOVER)  # answers seen after the rejoin, then the load ends
+        rec.stop_load()
     timeline = rec.timeline
     where = _save(request, timeline, "recovery", title=f"{title}: {how}")
     seen = figures(timeline, fault="recovery", new_active=new.name)

@@ -97,6 +97,28 @@ def test_fault_stops_apache_and_the_site_stays_up(lab_up):
         assert lvslab("fault", "apache-start", "webserver1").returncode == 0
 
 
+def test_fault_crash_and_boot_a_real_server(lab_up):
+    """A power cut and a boot by hand: while it is off the site is served by webserver2 alone;
+    booted, its rc links start Apache and /etc/network/interfaces gives it lo:0 again."""
+    crashed = lvslab("fault", "crash", "webserver1")
+    assert crashed.returncode == 0 and "crashed" in crashed.stdout
+    try:
+        assert lvslab("exec", "webserver1", "--", "true").returncode != 0  # nothing runs on it
+
+        def only_webserver2():
+            said = [lvslab("curl").stdout for _ in range(2)]
+            return all("from webserver2" in s for s in said), said
+
+        wait_until(only_webserver2, timeout=90, interval=2, what="requests to avoid the crashed webserver1")
+    finally:
+        booted = lvslab("fault", "boot", "webserver1")
+    assert booted.returncode == 0 and "booted" in booted.stdout
+    assert lvslab("exec", "webserver1", "--", "pgrep", "-x", "apache2").returncode == 0
+    assert "192.168.0.105/32" in lvslab("exec", "webserver1", "--", "ip", "addr", "sh", "lo").stdout
+    wait_until(lambda: ("from webserver1" in lvslab("curl").stdout or "from webserver1" in lvslab("curl").stdout, ""),
+               timeout=120, interval=3, what="webserver1 back in service after its boot")
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (./run.sh setup installs it)")
 def test_shell_gives_a_working_prompt_inside_the_node(lab_up):
     session = "lvslab-clitest"

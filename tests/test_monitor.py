@@ -35,16 +35,35 @@ def test_the_vip_watch_finds_two_holders_and_takes_a_failed_reading_as_unknown()
 
 
 def test_bad_news_is_read_from_where_each_log_was_when_the_test_began_and_allowed_lines_are_kept_apart():
-    lab = FakeLab(load_cluster(), "lvslab-test")
-    hits = ("Nov 27 loadb2 heartbeat: [9]: ERROR: Both machines own our resources!\n"
-            "Nov 27 loadb2 heartbeat: [9]: CRIT: Emergency Shutdown: Master Control process died.\n")
-    for name, answers in {"loadb1": [(0, "100\n2000\n40\n"), (0, "")],
-                          "loadb2": [(0, "50\n300\n40\n"), (0, hits)]}.items():
-        lab.nodes[name] = ScriptedNode(name, answers)
+    lab = LogLab()
     watch = LogWatch(lab).start()
-    assert watch.marks == {"loadb1": [100, 2000, 40], "loadb2": [50, 300, 40]}
+    assert watch.marks == {"loadb1": [100, 2000], "loadb2": [50, 300]} and watch.kernel == {"kernel": 7}
     unexpected, allowed = watch.lines(allowed=(r"Both machines own .* resources",))
-    assert unexpected == ["loadb2: Nov 27 loadb2 heartbeat: [9]: CRIT: Emergency Shutdown: Master Control process died."]
+    assert unexpected == ["loadb2: Nov 27 loadb2 heartbeat: [9]: CRIT: Emergency Shutdown: Master Control process died.",
+                          "kernel: BUG: unable to handle page fault"]
     assert allowed == ["loadb2: Nov 27 loadb2 heartbeat: [9]: ERROR: Both machines own our resources!"]
-    scan = lab.nodes["loadb2"].commands[-1]
-    assert "tail -c +51 /var/log/syslog" in scan and "tail -c +301 /var/log/ha-log" in scan and "tail -n +41" in scan
+    assert lab.asked == [("loadb1", [100, 2000]), ("loadb2", [50, 300])]
+
+
+class LogLab(FakeLab):
+    """Logs that grew: loadb2's heartbeat wrote two bad lines, the kernel one."""
+
+    def __init__(self) -> None:
+        super().__init__(load_cluster(), "lvslab-test")
+        self.asked: list[tuple[str, list[int]]] = []
+
+    def log_sizes(self, node, paths):
+        assert paths == ("/var/log/syslog", "/var/log/ha-log")
+        return {"loadb1": [100, 2000], "loadb2": [50, 300]}[node]
+
+    def logs_since(self, node, paths, sizes):
+        self.asked.append((node, sizes))
+        return {"loadb1": "Nov 27 loadb1 heartbeat: [8]: info: all is well\n",
+                "loadb2": "Nov 27 loadb2 heartbeat: [9]: ERROR: Both machines own our resources!\n"
+                          "Nov 27 loadb2 heartbeat: [9]: CRIT: Emergency Shutdown: Master Control process died.\n"}[node]
+
+    def kernel_mark(self):
+        return {"kernel": 7}
+
+    def kernel_since(self, mark):
+        return {"kernel": "IPVS: rr scheduler registered.\nBUG: unable to handle page fault"}

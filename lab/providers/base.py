@@ -7,6 +7,7 @@ uses `Lab` and `Node` verbs, so a new provider is one small module.
 
 from __future__ import annotations
 
+import shlex
 import socket
 from pathlib import Path
 from abc import ABC, abstractmethod
@@ -85,6 +86,32 @@ class Lab(ABC):
         except LabError:
             return None
         return parse_interface(result.stdout).addresses if result.ok else None
+
+    # --- logs (lab/monitor.py reads them around every scenario) ---------------------------
+    def log_sizes(self, node: str, paths: tuple[str, ...]) -> list[int] | None:
+        """Each file's size in bytes now (0 if absent); None if the node could not be asked."""
+        script = "; ".join(f"wc -c < {shlex.quote(p)} 2>/dev/null || echo 0" for p in paths)
+        result = self.node(node).run(script, timeout=60)
+        values = result.stdout.split()
+        return [int(v) for v in values] if result.ok and len(values) == len(paths) else None
+
+    def logs_since(self, node: str, paths: tuple[str, ...], sizes: list[int]) -> str:
+        """What the files gained since they had `sizes`."""
+        script = "; ".join(f"tail -c +{size + 1} {shlex.quote(p)} 2>/dev/null" for p, size in zip(paths, sizes))
+        return self.node(node).run(script + "; true", timeout=60).stdout
+
+    def kernel_mark(self) -> dict[str, int]:
+        """Where each balancer's kernel log is now (lines of dmesg)."""
+        marks = {}
+        for spec in self.cluster.balancers:
+            result = self.node(spec.name).run("dmesg 2>/dev/null | wc -l", timeout=60)
+            marks[spec.name] = int(result.stdout.strip() or 0) if result.ok else 0
+        return marks
+
+    def kernel_since(self, mark: dict[str, int]) -> dict[str, str]:
+        """Each balancer's kernel log lines since `mark`."""
+        return {name: self.node(name).run(f"dmesg 2>/dev/null | tail -n +{line + 1}", timeout=60).stdout
+                for name, line in mark.items()}
 
     # --- faults (lab/faults.py): what only the provider can do to a whole node -----------
     def freeze(self, node: str) -> int:

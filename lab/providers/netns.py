@@ -228,6 +228,45 @@ class NetnsLab(Lab):
                 max_workers=1, initializer=_enter_netns, initargs=(f"/run/netns/{self.ns_name(node)}",))
         return self._netlink[node].submit(_addresses, self.cluster.interface).result(timeout=10)
 
+    # --- logs: read from this side, through the node's root (no process started) ---------
+    def _path(self, node: str, path: str) -> Path:
+        return Path(f"/proc/{self.nodes[node].pid}/root{path}")  # type: ignore[attr-defined]
+
+    def log_sizes(self, node: str, paths: tuple[str, ...]) -> list[int] | None:
+        if node in self.crashed:
+            return None
+        sizes = []
+        for path in paths:
+            try:
+                sizes.append(self._path(node, path).stat().st_size)
+            except FileNotFoundError:
+                sizes.append(0)
+            except OSError:
+                return None
+        return sizes
+
+    def logs_since(self, node: str, paths: tuple[str, ...], sizes: list[int]) -> str:
+        if node in self.crashed:
+            return ""
+        parts = []
+        for path, size in zip(paths, sizes):
+            try:
+                with self._path(node, path).open("rb") as log_file:
+                    log_file.seek(size)
+                    parts.append(log_file.read().decode(errors="replace"))
+            except OSError:
+                pass
+        return "".join(parts)
+
+    def kernel_mark(self) -> dict[str, int]:
+        """One kernel for every node: the sequence number of its newest log record."""
+        records = _kmsg()
+        return {"kernel": records[-1][0] if records else -1}
+
+    def kernel_since(self, mark: dict[str, int]) -> dict[str, str]:
+        after = mark.get("kernel", -1)
+        return {"kernel": "\n".join(text for seq, text in _kmsg() if seq > after)}
+
     # --- faults -----------------------------------------------------------------------
     def node_pids(self, name: str) -> list[int]:
         """Every process of a node: those in the PID namespace of its recorded init (never a name search)."""
@@ -364,6 +403,30 @@ class NetnsLab(Lab):
 # set the machine's clock). The provisioning leaves only the node's own daemons linked (common.sh).
 BOOT = ("for s in /etc/rcS.d/S*kmod /etc/rcS.d/S*procps /etc/rcS.d/S*networking /etc/rc2.d/S*; do "
         "[ -x \"$s\" ] || continue; echo \"boot: $s start\"; \"$s\" start || echo \"boot: $s failed ($?)\"; done")
+
+
+def _kmsg() -> list[tuple[int, str]]:
+    """The kernel's log records now, as (sequence number, text), read from /dev/kmsg without blocking."""
+    records = []
+    try:
+        fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return records
+    try:
+        while True:
+            try:
+                raw = os.read(fd, 8192)
+            except BlockingIOError:
+                break
+            except OSError:  # EPIPE: a record was overwritten while reading; go on
+                continue
+            head, _, text = raw.decode(errors="replace").partition(";")
+            fields = head.split(",")
+            if len(fields) > 1 and fields[1].isdigit():
+                records.append((int(fields[1]), text.split("\n")[0]))
+    finally:
+        os.close(fd)
+    return records
 
 
 def _in_switch(lab: NetnsLab, argv: list[str], *, missing_ok: bool = False) -> None:
