@@ -48,6 +48,10 @@ def parse_heartbeat_view(text: str) -> HeartbeatView:
 
 
 TIMERS = ("keepalive", "warntime", "deadtime", "initdead")
+# heartbeat 3.0.6's own defaults for what ha.cf leaves out (its option table in the binary:
+# `strings /usr/libexec/heartbeat/heartbeat` shows "keepalive 1000ms", "deadtime 30000ms"). The
+# tutorial's ha.cf sets no timer, so these are the tutorial's timing.
+HEARTBEAT_DEFAULTS = {"keepalive": 1.0, "deadtime": 30.0}
 
 
 def parse_ha_timing(text: str) -> dict[str, float]:
@@ -55,8 +59,7 @@ def parse_ha_timing(text: str) -> dict[str, float]:
 
         keepalive 1
         deadtime 10
-    A timer the file does not set is absent: heartbeat's own default applies (keepalive 2 s,
-    deadtime 30 s, warntime, initdead: see ha.cf(5))."""
+    A timer the file does not set is absent: heartbeat's own default applies (HEARTBEAT_DEFAULTS)."""
     found: dict[str, float] = {}
     for line in text.splitlines():
         words = line.split("#", 1)[0].split()
