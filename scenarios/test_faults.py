@@ -35,6 +35,7 @@ import pytest
 
 from lab.readings import ipvs_table, vip_holders
 from lab.checks.heartbeat import HEARTBEAT_DEFAULTS, TIMERS, parse_ha_timing, parse_heartbeat_view
+from lab.errors import LabError
 from lab.plot import plot_timeline
 from lab.pytest_plugin import reports_folder
 from lab.recorder import Recorder
@@ -61,6 +62,12 @@ AFTER_TAKEOVER = 6.0    # load kept running after the takeover, to see answers c
 RECOVERY_LOAD = 300.0   # the longest the old active's return is watched under load (it ends AFTER_TAKEOVER after the rejoin)
 CONVERGE = 90.0         # after that, the cluster is back to one VIP holder within this
 REJOIN_TIMEOUT = 180.0  # the old active's heartbeat running and seeing its peer active
+
+
+# While a fault lasts, two VIP holders are the fault itself (the invariant watcher allows it in the
+# tests so marked), and heartbeat's own words for a split brain and its end are expected in its log.
+TWO_HOLDERS = pytest.mark.expected(two_vip_holders="the faulted active keeps its VIP: nobody tells it to give it up",
+                                   logs=(r"Both machines own .* resources", r"returning after partition"))
 
 
 @pytest.fixture(scope="module")
@@ -378,8 +385,7 @@ def one_active_afterwards(request, lab, tutorial):
                         r.describe() if hasattr(r, "describe") else str(r) for r in results), verdict)
 
 
-@pytest.mark.expected(two_vip_holders="the faulted active keeps its VIP: nobody tells it to give it up",
-                      logs=(r"Both machines own .* resources", r"returning after partition"))
+@TWO_HOLDERS
 def test_heartbeat_killed_on_the_active(request, tutorial, lab, faults, timers):
     title = "heartbeat SIGKILLed on the active"
     old, new, fault, _, _ = _outage(request, tutorial, lab, faults, timers, title=title,
@@ -393,8 +399,7 @@ def test_heartbeat_killed_on_the_active(request, tutorial, lab, faults, timers):
                     "the peer active, releases nothing it does not believe it holds")
 
 
-@pytest.mark.expected(two_vip_holders="the faulted active keeps its VIP: nobody tells it to give it up",
-                      logs=(r"Both machines own .* resources", r"returning after partition"))
+@TWO_HOLDERS
 def test_active_node_frozen(request, tutorial, lab, faults, timers):
     title = "the active node frozen"
     old, new, fault, _, _ = _outage(request, tutorial, lab, faults, timers, title=title, make_fault=faults.freeze)
@@ -408,8 +413,7 @@ def test_active_node_frozen(request, tutorial, lab, faults, timers):
                          "gave every resource up, while the thawed node declared it dead and took over")
 
 
-@pytest.mark.expected(two_vip_holders="the faulted active keeps its VIP: nobody tells it to give it up",
-                      logs=(r"Both machines own .* resources", r"returning after partition"))
+@TWO_HOLDERS
 def test_active_link_cut(request, tutorial, lab, faults, timers):
     title = "the active's link cut"
     old, new, fault, _, _ = _outage(request, tutorial, lab, faults, timers, title=title, make_fault=faults.cut_link)
@@ -523,17 +527,29 @@ SPLIT_CONVERGE = 120.0   # after healing, one VIP holder within this
 
 
 def _one_holder_again(rec, lab, *, after: float, timeout: float) -> float | None:
-    """Seconds from `after` until the sampler saw exactly one VIP holder (None: not within timeout)."""
+    """Seconds from `after` to the start of the first run of samples, SETTLED s long, that all show
+    the same single VIP holder (None: not within timeout). A moment with one holder is not enough:
+    heartbeats restarting after a partition give their resources up one after the other."""
+    def probe():
+        now = time.time()
+        recent = [s for s in rec.timeline.holders if s.t >= max(after, now - SETTLED)]
+        stable = now - after >= SETTLED and len({s.holders for s in recent}) == 1 and len(recent[0].holders) == 1
+        return stable, [s.holders for s in recent[-1:]]
+
     try:
-        wait_until(lambda: (len(rec.holders_now()) == 1, rec.holders_now()), timeout=timeout, interval=0.5,
-                   what="one VIP holder")
+        wait_until(probe, timeout=timeout + SETTLED, interval=1, what=f"one and the same VIP holder for {SETTLED:.0f} s")
     except AssertionError:
         return None
-    return rec.mark("one VIP holder", ",".join(rec.holders_now())).t - after
+    holder = rec.timeline.holders[-1].holders
+    run_start = rec.timeline.holders[-1].t
+    for sample in reversed([s for s in rec.timeline.holders if s.t >= after]):
+        if sample.holders != holder:
+            break
+        run_start = sample.t
+    rec.timeline.events.append(Event(run_start, "one VIP holder", holder[0]))
+    return run_start - after
 
 
-@pytest.mark.expected(two_vip_holders="the faulted active keeps its VIP: nobody tells it to give it up",
-                      logs=(r"Both machines own .* resources", r"returning after partition"))
 def test_balancers_partitioned_from_each_other(request, tutorial, lab, faults, timers):
     active, standby = request.getfixturevalue("roles")
     cluster = lab.cluster
@@ -604,14 +620,13 @@ def test_balancers_partitioned_from_each_other(request, tutorial, lab, faults, t
 # A lossy LAN: heartbeat declares its peer dead after `deadtime` with no heartbeat heard, i.e.
 # deadtime/keepalive (10) heartbeats lost in a row. At SAFE_LOSS that happens with probability
 # 0.3^10 (6e-6) per heartbeat: the VIP must not move. Above it the steps find where it does.
-LAN_STEPS = (["delay", "200ms", "50ms"], ["loss", "10%"], ["loss", "30%"], ["loss", "50%"], ["loss", "70%"],
-             ["loss", "85%"], ["loss", "95%"])
+LAN_STEPS = (["delay", "200ms", "50ms"], ["loss", "30%"], ["loss", "50%"], ["loss", "70%"], ["loss", "85%"],
+             ["loss", "95%"])
 SAFE_LOSS = 30
-LAN_STEP = 40.0
+LAN_STEP = 30.0  # three deadtimes
 
 
-@pytest.mark.expected(two_vip_holders="the faulted active keeps its VIP: nobody tells it to give it up",
-                      logs=(r"Both machines own .* resources", r"returning after partition"))
+@TWO_HOLDERS
 def test_lossy_and_slow_lan_flap_threshold(request, tutorial, lab, faults, timers):
     active, standby = request.getfixturevalue("roles")
     title = "a lossy, then slow LAN (netem on every switch port), stepped up until the VIP moves"
@@ -692,6 +707,8 @@ def test_active_node_crashed_with_the_tutorial_s_own_timing(request, tutorial, l
                   how=f"{old.name} powered on again (its rc links start heartbeat)")
     finally:
         left = faults.heal_all()
+        if left:  # a node that did not come back cannot be given its ha.cf: say so, leave it
+            raise LabError("the crashed balancer did not come back:\n" + "\n".join(left), "lvslab down; lvslab up")
         provisioner.run_on(balancers, "ch4-heartbeat.sh")
         holders = vip_holders(lab)
         timing = "grep -E '^(keepalive|deadtime)' /etc/ha.d/ha.cf"
@@ -704,4 +721,4 @@ def test_active_node_crashed_with_the_tutorial_s_own_timing(request, tutorial, l
                          f"{holders[0]} keeps the tutorial's until its next start")
         tutorial.record("faults", "HARNESS STEP: the lab's ha.cf timing back on both balancers",
                         ", ".join(n.name for n in balancers), "ch4-heartbeat.sh; /etc/init.d/heartbeat stop/start",
-                        "(an operator's step, not a check)", "\n".join(steps + left), "ERROR" if left else "PASS")
+                        "(an operator's step, not a check)", "\n".join(steps), "PASS")

@@ -19,6 +19,10 @@ from lab.errors import LabError
 from lab.node import Node
 
 
+# What a command on a crashed (powered-off) node says, on every provider that can crash one.
+POWERED_OFF = "is crashed (powered off)"
+
+
 @dataclass(frozen=True)
 class HttpReply:
     """What the client saw when it asked the VIP for a page."""
@@ -85,6 +89,8 @@ class Lab(ABC):
             result = self.node(node).run(["ip", "addr", "show", self.cluster.interface], timeout=3)
         except LabError:
             return None
+        if POWERED_OFF in result.stderr:  # a crashed node (also through the agent) lists nothing
+            return []
         return parse_interface(result.stdout).addresses if result.ok else None
 
     # --- logs (lab/monitor.py reads them around every scenario) ---------------------------

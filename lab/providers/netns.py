@@ -32,7 +32,7 @@ from lab.cluster import Cluster, NodeSpec
 from lab.errors import LabError
 from lab.proc import owner_alive, owner_record, starttime
 from lab.node import Node, Result
-from lab.providers.base import HttpReply, Lab, Provider
+from lab.providers.base import POWERED_OFF, HttpReply, Lab, Provider
 from lab.runtime import detect, image
 from lab.runtime import libvirt_jail as jail
 
@@ -55,6 +55,7 @@ class NetnsNode(Node):
     def __init__(self, spec: NodeSpec, pid: int) -> None:
         super().__init__(spec)
         self.pid = pid
+        self.crashed = False  # NetnsLab.crash: its pid is dead (and may be reused): nothing may enter it
 
     def _enter(self) -> list[str]:
         return ["nsenter", "-t", str(self.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"]
@@ -63,6 +64,8 @@ class NetnsNode(Node):
         return [*self._enter(), "/bin/bash", "--norc", "-i"]
 
     def _execute(self, script: str, *, stdin: bytes | None, timeout: float, env: dict[str, str]) -> Result:
+        if self.crashed:  # a powered-off machine answers nothing
+            return Result(self.name, script, 255, "", f"{self.name} {POWERED_OFF}", 0.0)
         argv = [*self._enter(), "/bin/sh", "-c", script]
         # Output goes to files, not pipes: a daemon started by the command keeps its
         # inherited stdout open forever, and reading a pipe to EOF would hang.
@@ -108,6 +111,7 @@ class NetnsLab(Lab):
         self._http: concurrent.futures.ThreadPoolExecutor | None = None
         self._netlink: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
         self.crashed: set[str] = set()
+        self._netlink_lock = threading.Lock()
 
     def ns_name(self, node: str) -> str:
         return f"{self.name}-{node}"
@@ -222,11 +226,23 @@ class NetnsLab(Lab):
 
     def lan_addresses(self, node: str) -> list[str] | None:
         """Read by netlink from a thread living in the node's network namespace: no process is
-        started (a fork+exec costs 40-80 ms under TCG and would slow the cluster being measured)."""
-        if node not in self._netlink:
-            self._netlink[node] = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, initializer=_enter_netns, initargs=(f"/run/netns/{self.ns_name(node)}",))
-        return self._netlink[node].submit(_addresses, self.cluster.interface).result(timeout=10)
+        started (a fork+exec costs 40-80 ms under TCG and would slow the cluster being measured).
+        A crashed node holds no address: it is off."""
+        with self._netlink_lock:
+            if node in self.crashed:
+                return []
+            if node not in self._netlink:
+                self._netlink[node] = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, initializer=_enter_netns, initargs=(f"/run/netns/{self.ns_name(node)}",))
+            pool = self._netlink[node]
+        return pool.submit(_addresses, self.cluster.interface).result(timeout=10)
+
+    def _drop_netlink(self, node: str) -> None:
+        """Let go of the thread living in the node's netns (it holds the namespace open)."""
+        with self._netlink_lock:
+            pool = self._netlink.pop(node, None)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     # --- logs: read from this side, through the node's root (no process started) ---------
     def _path(self, node: str, path: str) -> Path:
@@ -270,6 +286,8 @@ class NetnsLab(Lab):
     # --- faults -----------------------------------------------------------------------
     def node_pids(self, name: str) -> list[int]:
         """Every process of a node: those in the PID namespace of its recorded init (never a name search)."""
+        if name in self.crashed:
+            raise LabError(f"{name} is crashed (powered off): it has no processes", f"lvslab fault boot {name}")
         init = self.nodes[name].pid  # type: ignore[attr-defined]
         return pids_in_namespace(os.readlink(f"/proc/{init}/ns/pid"))
 
@@ -313,10 +331,10 @@ class NetnsLab(Lab):
             ports = sw.link_lookup(ifname=node)
             if ports:
                 sw.link("del", index=ports[0])  # both ends of the veth: the node is off the LAN
-        pool = self._netlink.pop(node, None)
-        if pool is not None:  # its thread holds the node's netns open
-            pool.shutdown(wait=True, cancel_futures=True)
-        self.crashed.add(node)
+        with self._netlink_lock:
+            self.crashed.add(node)  # from now on it lists no address and runs nothing
+        self.nodes[node].crashed = True  # type: ignore[attr-defined]
+        self._drop_netlink(node)
         entry = self.state["nodes"][node]
         errors = destroy_recorded({"nodes": {node: entry}, "netns": [self.ns_name(node)]})
         if errors:
@@ -332,10 +350,14 @@ class NetnsLab(Lab):
         (self.dir / node / "ready").unlink(missing_ok=True)
         pid = self._await_init(node, self._spawn(spec))
         self.nodes[node].pid = pid  # type: ignore[attr-defined]  # Node objects held by tests follow
+        self.nodes[node].crashed = False  # type: ignore[attr-defined]
         self._wire_node(spec)
         self._save_state()
-        self.crashed.discard(node)
+        self._drop_netlink(node)
+        with self._netlink_lock:
+            self.crashed.discard(node)
         result = self.nodes[node].run(BOOT, timeout=600)
+        log.info(f"{node} booted:\n{result.stdout.strip()}")
         if not result.ok:
             raise LabError(f"{node}'s boot scripts failed:\n{result.describe()}")
 
@@ -356,9 +378,7 @@ class NetnsLab(Lab):
         with IPRoute(netns=self.ns_name("switch")) as sw:
             for port in sw.link_lookup(ifname=name):
                 sw.link("del", index=port)
-        pool = self._netlink.pop(name, None)
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        self._drop_netlink(name)
         errors = destroy_recorded({"nodes": {name: self.state["nodes"][name]}, "netns": [self.ns_name(name)]})
         self.nodes.pop(name, None)
         self.state["nodes"].pop(name, None)
@@ -401,8 +421,9 @@ class NetnsLab(Lab):
 # What a Debian boot runs (sysvinit order): modules, sysctl.conf, /etc/network/interfaces (the
 # real servers' lo:0), then every rc2.d start link; hwclock.sh is left out (a namespace must not
 # set the machine's clock). The provisioning leaves only the node's own daemons linked (common.sh).
-BOOT = ("for s in /etc/rcS.d/S*kmod /etc/rcS.d/S*procps /etc/rcS.d/S*networking /etc/rc2.d/S*; do "
-        "[ -x \"$s\" ] || continue; echo \"boot: $s start\"; \"$s\" start || echo \"boot: $s failed ($?)\"; done")
+BOOT = ("rc=0; for s in /etc/rcS.d/S*kmod /etc/rcS.d/S*procps /etc/rcS.d/S*networking /etc/rc2.d/S*; do "
+        "[ -x \"$s\" ] || continue; echo \"boot: $s start\"; "
+        "\"$s\" start || { echo \"boot: $s failed ($?)\"; rc=1; }; done; exit $rc")
 
 
 def _kmsg() -> list[tuple[int, str]]:
@@ -418,8 +439,10 @@ def _kmsg() -> list[tuple[int, str]]:
                 raw = os.read(fd, 8192)
             except BlockingIOError:
                 break
-            except OSError:  # EPIPE: a record was overwritten while reading; go on
+            except BrokenPipeError:  # a record was overwritten while reading: go on with the next
                 continue
+            except OSError:
+                break
             head, _, text = raw.decode(errors="replace").partition(";")
             fields = head.split(",")
             if len(fields) > 1 and fields[1].isdigit():
