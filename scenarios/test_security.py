@@ -54,7 +54,7 @@ def _seen_by(active, name: str) -> str:
     return active.run(["cl_status", "nodestatus", name]).stdout.strip() or "(no answer)"
 
 
-@pytest.mark.expected(logs=(r"Both machines own .* resources", r"returning after partition"))
+@pytest.mark.expected(logs=(r"Both machines own .* resources", r"returning after partition", r"CRIT: Late heartbeat"))
 def test_a_rogue_heartbeat_on_the_lan_needs_the_key(request, tutorial, lab, faults):
     cluster = lab.cluster
     holders = vip_holders(lab)
@@ -142,5 +142,32 @@ def test_a_rogue_heartbeat_on_the_lan_needs_the_key(request, tutorial, lab, faul
     faults.heal(presence)
     wait_until(lambda: (vip_holders(lab) == [active.name], vip_holders(lab)), timeout=TAKEOVER, interval=3,
                what=f"{active.name} to take the VIP back once the rogue is gone")
+    booted = time.time()
     faults.heal(power)
+
+    # FINDING (run of 2026-11-27 12:27): the rogue's heartbeat started with a newer generation
+    # number than the real standby's (kept on its disk), so the active now drops every message of
+    # the real node as a replay ("should_drop_message: attempted replay attack [loadb1]?") and it
+    # cannot rejoin: the rogue's visit leaves the pair without a standby.
+    replay = f"attempted replay attack \\[{standby.name}\\]"
+    def dropped():
+        result = active.run(f"grep -c '{replay}' /var/log/ha-log")
+        seen = _seen_by(active, standby.name)
+        return int(result.stdout.strip() or 0) > 0 and seen != "active", f"{result.stdout.strip()} lines; seen as {seen}"
+    try:
+        said = wait_until(dropped, timeout=TAKEOVER, interval=3, what=f"{active.name} to drop {standby.name}'s messages")
+        verdict = "PASS"
+    except AssertionError as failure:
+        said, verdict = str(failure), "FAIL"
+    tutorial.record("security", f"FINDING: after the rogue, the real {standby.name} cannot rejoin (its messages "
+                                "are dropped as a replay)", active.name, f"grep '{replay}' /var/log/ha-log; cl_status nodestatus",
+                    f"{active.name} drops the real {standby.name}'s messages: the rogue's heartbeat generation is newer "
+                    "than the one on the real node's disk", f"{said} ({time.time() - booted:.0f} s after the boot)", verdict)
+    assert verdict == "PASS", f"expected (a finding of an earlier run) {active.name} to drop {standby.name}'s messages: {said}"
+    # The operator's way out, recorded: a new generation for the real node (heartbeat makes one from
+    # the clock when its file is gone), newer than the rogue's.
+    repair = ("/etc/init.d/heartbeat stop; rm -f /var/lib/heartbeat/hb_generation; /etc/init.d/heartbeat start")
+    result = standby.run(repair, timeout=300)
+    tutorial.record("security", f"HARNESS STEP: {standby.name} gets a new heartbeat generation", standby.name, repair,
+                    "(an operator's repair, not a check)", result.describe(), "PASS" if result.ok else "ERROR")
     check_standby_alive(tutorial, cluster, standby, active=active.name, chapter="security", timeout=TAKEOVER)

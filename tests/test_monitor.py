@@ -67,3 +67,11 @@ class LogLab(FakeLab):
 
     def kernel_since(self, mark):
         return {"kernel": "IPVS: rr scheduler registered.\nBUG: unable to handle page fault"}
+
+
+def test_a_kernel_log_record_gives_its_sequence_number_and_its_first_line():
+    from lab.providers.netns import kmsg_record
+
+    raw = b"4,1832,88723451,-;IPVS: rr: TCP 192.168.0.105:80 - no destination available\n SUBSYSTEM=net\n"
+    assert kmsg_record(raw) == (1832, "IPVS: rr: TCP 192.168.0.105:80 - no destination available")
+    assert kmsg_record(b"garbage") is None

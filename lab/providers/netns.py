@@ -426,6 +426,14 @@ BOOT = ("rc=0; for s in /etc/rcS.d/S*kmod /etc/rcS.d/S*procps /etc/rcS.d/S*netwo
         "\"$s\" start || { echo \"boot: $s failed ($?)\"; rc=1; }; done; exit $rc")
 
 
+def kmsg_record(raw: bytes) -> tuple[int, str] | None:
+    """One /dev/kmsg record, "PRIORITY,SEQUENCE,MICROSECONDS,FLAGS;TEXT" (then continuation lines
+    starting with a space), as (sequence number, text)."""
+    head, _, text = raw.decode(errors="replace").partition(";")
+    fields = head.split(",")
+    return (int(fields[1]), text.split("\n")[0]) if len(fields) > 1 and fields[1].isdigit() else None
+
+
 def _kmsg() -> list[tuple[int, str]]:
     """The kernel's log records now, as (sequence number, text), read from /dev/kmsg without blocking."""
     records = []
@@ -443,10 +451,9 @@ def _kmsg() -> list[tuple[int, str]]:
                 continue
             except OSError:
                 break
-            head, _, text = raw.decode(errors="replace").partition(";")
-            fields = head.split(",")
-            if len(fields) > 1 and fields[1].isdigit():
-                records.append((int(fields[1]), text.split("\n")[0]))
+            record = kmsg_record(raw)
+            if record is not None:
+                records.append(record)
     finally:
         os.close(fd)
     return records

@@ -21,7 +21,7 @@ CONF
     # The tutorial leaves heartbeat's timing at its defaults; the lab states it (cluster.json).
     for key in keepalive warntime deadtime initdead; do
         var="LAB_HB_${key^^}"
-        [[ -n ${!var:-} ]] && printf '%s %s\n' "$key" "${!var}"
+        if [[ -n ${!var:-} ]]; then printf '%s %s\n' "$key" "${!var}"; fi
     done
 } | write_file /etc/ha.d/ha.cf 0644
 
