@@ -68,7 +68,8 @@ case "$ACTION" in
     tutorial) setup; exec "$VENV/bin/pytest" scenarios/ --lab=netns -m "$TUTORIAL" "$@" ;;
     test) setup
         # The harness unit tests on this machine (in the microVM, under TCG, they took 10 minutes
-        # instead of one), every scenario on namespaces (the tutorial's stack), the compared
+        # instead of one), every scenario on namespaces (the tutorial's stack, faults and security
+        # included), the compared
         # behaviours on keepalived, chapters 5 and 7 on Pacemaker, the tutorial's checks on Debian 13
         # (its own image and kernel), then chapters 5 and 7 on five Vagrant VMs (their bring-up
         # counts against the first test's time limit: --timeout), and the comparison. The rest of
