@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from lab.checks.ipaddr import parse_interface
 from lab.checks.ipvsadm import IpvsTable, Stats, parse_stats, parse_table
 from lab.errors import LabError
 from lab.node import Node
@@ -16,10 +15,6 @@ from lab.wait import wait_until
 # The kernel sums its per-CPU IPVS counters into what `ipvsadm --stats` reads only on the rate
 # estimator's tick, every 2 s (ip_vs_est.c), so a reading taken right after a request can lag.
 ESTIMATOR_TICK = 2.2
-
-
-def holds_vip(node: Node, vip: str, interface: str) -> bool:
-    return vip in parse_interface(node.succeed(["ip", "addr", "show", interface])).addresses
 
 
 def ipvs_table(node: Node) -> IpvsTable:
