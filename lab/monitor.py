@@ -14,6 +14,7 @@ A scenario in which some of it is the point (a split brain made on purpose) says
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
 import threading
 import time
@@ -31,33 +32,39 @@ SYSLOG = "/var/log/syslog"
 
 @dataclass
 class VipWatch:
-    """Samples the VIP's holders every `interval` s from a thread until stopped."""
+    """Samples the VIP's holders every `interval` s from a thread until stopped (the balancers
+    read side by side: a frozen or crashed one does not delay the others' readings)."""
 
     lab: Lab
     interval: float = 0.5
     samples: list[HolderSample] = field(default_factory=list)
+    name: str = "vip-watch"
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="vip-watch", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._balancers = [spec.name for spec in self.lab.cluster.balancers]
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(self._balancers))
 
-    def _reading(self) -> HolderSample:
-        held, unknown = [], []
-        for spec in self.lab.cluster.balancers:
-            try:
-                addresses = self.lab.lan_addresses(spec.name)
-            except Exception:  # a failed reading is unknown, never "does not hold"
-                addresses = None
-            if addresses is None:
-                unknown.append(spec.name)
-            elif self.lab.cluster.vip in addresses:
-                held.append(spec.name)
-        return HolderSample(time.time(), tuple(held), tuple(unknown))
+    def _holds(self, name: str) -> bool | None:
+        try:
+            addresses = self.lab.lan_addresses(name)
+        except Exception:  # a failed reading is unknown, never "does not hold"
+            return None
+        return None if addresses is None else self.lab.cluster.vip in addresses
+
+    def sample(self) -> HolderSample:
+        """One reading of every balancer now, kept with the others."""
+        readings = list(self._pool.map(self._holds, self._balancers))
+        sample = HolderSample(time.time(), tuple(n for n, held in zip(self._balancers, readings) if held),
+                              tuple(n for n, held in zip(self._balancers, readings) if held is None))
+        self.samples.append(sample)
+        return sample
 
     def _run(self) -> None:
         while not self._stop.is_set():
             began = time.monotonic()
-            self.samples.append(self._reading())
+            self.sample()
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
 
     def __enter__(self) -> "VipWatch":
@@ -66,7 +73,9 @@ class VipWatch:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(30)
+        if self._thread.is_alive():
+            self._thread.join(30)
+        self._pool.shutdown(wait=True)
 
     def violations(self) -> list[tuple[float, float, tuple[str, ...]]]:
         """Windows where more than one balancer listed the VIP."""

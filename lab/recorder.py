@@ -8,28 +8,26 @@
 The load generator (lab/loadgen.py) runs on the client node as a process of its own (so every
 provider can run it) and stops by itself; this process only reads its file at the end. The
 sampler reads each balancer's LAN addresses (Lab.lan_addresses: netlink on netns, `ip addr` elsewhere)
-every `interval` seconds from a thread: the VIP is kernel state, so a frozen node's is read too.
-It is also the invariant monitor: `windows_with_two_holders()` lists where more than one
-balancer held the VIP.
+every `interval` seconds from a thread (lab/monitor.py's VipWatch, keeping its samples in the
+timeline): the VIP is kernel state, so a frozen node's is read too. `windows_with_two_holders()`
+lists where more than one balancer held the VIP.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import secrets
 import shlex
-import threading
 import time
 from pathlib import Path
 
+from lab.monitor import VipWatch
 from lab.providers.base import Lab
 from lab.timeline import Event, HolderSample, Request, Timeline, multi_holder_windows
 
 LOADGEN = Path(__file__).with_name("loadgen.py")
 ON_CLIENT = "/usr/local/lib/lvslab-loadgen.py"
 OUT = "/run/lvslab-load-{token}.json"  # one per recording: an abandoned load may still be running
-READ_TIMEOUT = 3.0
 
 
 class Recorder:
@@ -38,13 +36,10 @@ class Recorder:
         self.lab = lab
         self.duration, self.rate, self.timeout, self.interval = duration, rate, timeout, interval
         self.client = lab.node(lab.cluster.by_role("client")[0].name)
-        self.balancers = [lab.node(n.name) for n in lab.cluster.balancers]
         self.timeline = Timeline(notes={"rate": rate, "duration": duration, "request_timeout": timeout,
                                         "sample_interval": interval, "vip": lab.cluster.vip,
                                         "lab": lab.describe()})
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(self.balancers))
+        self.watch = VipWatch(lab, interval=interval, samples=self.timeline.holders, name="vip-sampler")
         self._offset = 0.0  # the client's clock minus this process's clock
         self.out = OUT.format(token=secrets.token_hex(3))
 
@@ -81,25 +76,8 @@ class Recorder:
         self.mark("load ended")
 
     # --- the VIP's holders ------------------------------------------------------------
-    def _reading(self, node) -> bool | None:  # noqa: ANN001
-        try:
-            addresses = self.lab.lan_addresses(node.name)
-        except Exception:  # a reading that failed is unknown, never "does not hold"
-            return None
-        return None if addresses is None else self.lab.cluster.vip in addresses
-
     def sample(self) -> HolderSample:
-        readings = list(self._pool.map(self._reading, self.balancers))
-        sample = HolderSample(time.time(), tuple(n.name for n, held in zip(self.balancers, readings) if held),
-                              tuple(n.name for n, held in zip(self.balancers, readings) if held is None))
-        self.timeline.holders.append(sample)
-        return sample
-
-    def _sampling(self) -> None:
-        while not self._stop.is_set():
-            began = time.monotonic()
-            self.sample()
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+        return self.watch.sample()
 
     # --- use --------------------------------------------------------------------------
     def mark(self, name: str, node: str = "") -> Event:
@@ -116,8 +94,7 @@ class Recorder:
         return [w for w in multi_holder_windows(self.timeline.holders) if w[1] >= after]
 
     def __enter__(self) -> "Recorder":
-        self._thread = threading.Thread(target=self._sampling, name="vip-sampler", daemon=True)
-        self._thread.start()
+        self.watch.__enter__()
         try:
             self._start_load()
         except BaseException:
@@ -126,10 +103,7 @@ class Recorder:
         return self
 
     def _halt(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(READ_TIMEOUT * 3)
-        self._pool.shutdown(wait=True)
+        self.watch.__exit__(None, None, None)
 
     def __exit__(self, kind, value, traceback) -> None:  # noqa: ANN001
         try:

@@ -75,3 +75,16 @@ def test_a_kernel_log_record_gives_its_sequence_number_and_its_first_line():
     raw = b"4,1832,88723451,-;IPVS: rr: TCP 192.168.0.105:80 - no destination available\n SUBSYSTEM=net\n"
     assert kmsg_record(raw) == (1832, "IPVS: rr: TCP 192.168.0.105:80 - no destination available")
     assert kmsg_record(b"garbage") is None
+
+
+def test_the_recorder_samples_into_its_timeline_with_the_same_watch():
+    from lab.recorder import Recorder
+
+    lab = AddressLab()
+    lab.nodes["client"] = ScriptedNode("client", [(0, "")])
+    rec = Recorder(lab, duration=1, interval=0.01)
+    samples = [rec.sample() for _ in range(4)]
+    assert rec.timeline.holders == samples and rec.holders_now() == ("loadb1", "loadb2")
+    assert samples[1].unknown == ("loadb1",)
+    assert [w[2] for w in rec.windows_with_two_holders()] == [("loadb1", "loadb2")]
+    rec.watch.__exit__(None, None, None)

@@ -120,49 +120,46 @@ class Lab(ABC):
                 for name, line in mark.items()}
 
     # --- faults (lab/faults.py): what only the provider can do to a whole node -----------
+    def _not_here(self, what: str, family: str | None) -> LabError:
+        """What a provider that cannot do a fault verb says (the netns provider does them all)."""
+        return LabError(f"{what}: not yet on the {self.provider_name} provider",
+                        f"run {family} scenarios with --lab=netns" if family else "")
+
     def freeze(self, node: str) -> int:
         """Stop every process of the node (as a hung host looks from outside); how many."""
-        raise LabError(f"freezing a node is not yet on the {self.provider_name} provider",
-                       "run fault scenarios with --lab=netns")
+        raise self._not_here("freezing a node", "fault")
 
     def thaw(self, node: str) -> None:
         """Let a frozen node's processes run again."""
-        raise LabError(f"thawing a node is not yet on the {self.provider_name} provider",
-                       "run fault scenarios with --lab=netns")
+        raise self._not_here("thawing a node", "fault")
 
     def set_link(self, node: str, *, up: bool) -> None:
         """Plug (up) or pull (down) the node's LAN cable, at the switch's side."""
-        raise LabError(f"cutting a node's link is not yet on the {self.provider_name} provider",
-                       "run fault scenarios with --lab=netns")
+        raise self._not_here("cutting a node's link", "fault")
 
     def crash(self, node: str) -> None:
         """Cut the node's power: off the LAN at once, nothing runs, nothing is said, RAM state lost."""
-        raise LabError(f"crashing a node is not yet on the {self.provider_name} provider",
-                       "run fault scenarios with --lab=netns")
+        raise self._not_here("crashing a node", "fault")
 
     def boot(self, node: str) -> None:
         """Power a crashed node on; its own boot scripts decide what starts."""
-        raise LabError(f"booting a crashed node is not yet on the {self.provider_name} provider",
-                       "run fault scenarios with --lab=netns")
+        raise self._not_here("booting a crashed node", "fault")
 
     def add_node(self, spec: NodeSpec) -> Node:
         """Start a node that is not in the cluster (a rogue on the LAN) and cable it to the LAN."""
-        raise LabError(f"extra nodes are not yet on the {self.provider_name} provider",
-                       "run security scenarios with --lab=netns")
+        raise self._not_here("extra nodes", "security")
 
     def remove_node(self, name: str) -> None:
         """Take away a node add_node made."""
-        raise LabError(f"extra nodes are not yet on the {self.provider_name} provider")
+        raise self._not_here("extra nodes", None)
 
     def isolate(self, nodes: list[str], *, on: bool) -> None:
         """Cut (on) or mend the links between these nodes only; each still reaches every other node."""
-        raise LabError(f"partitions are not yet on the {self.provider_name} provider",
-                       "run fault scenarios with --lab=netns")
+        raise self._not_here("partitions", "fault")
 
     def shape_lan(self, netem: list[str] | None) -> None:
         """Make the whole LAN lossy/slow with netem arguments (["loss", "30%"]); None: a clean LAN."""
-        raise LabError(f"a lossy LAN is not yet on the {self.provider_name} provider",
-                       "run fault scenarios with --lab=netns")
+        raise self._not_here("a lossy LAN", "fault")
 
     def save_evidence(self, folder: Path) -> None:
         """Save what only the provider can see (a VM's serial console, ...) into folder."""
