@@ -7,7 +7,9 @@ their time limit). Below it one lane per balancer, filled where it listed the VI
 its reading failed. The fault window (the "fault" event to the "recovery" event, or to the end)
 is shaded in both; every other event is a dotted line. Time is seconds from the first request.
 Made with matplotlib's Agg backend (no display); the JSON beside the plot redraws it:
-`python -m lab.plot reports/failover/x.json`.
+`python -m lab.plot reports/failover/x.json`. In the microVM a plot is not drawn (matplotlib
+under TCG costs tens of seconds a plot): `picture()` names it, and the host draws every timeline
+that has no picture yet once the VM has stopped (`draw_missing`, from the pytest plugin).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from lab.runtime import detect
 from lab.timeline import Timeline
 
 
@@ -92,11 +95,34 @@ def plot_timeline(timeline: Timeline, path: Path, *, title: str) -> Path:
     return path
 
 
+def _title(timeline: Timeline, source: Path) -> str:
+    return str(timeline.notes.get("title") or timeline.notes.get("fault") or source.stem)
+
+
+def picture(timeline: Timeline, source: Path) -> Path:
+    """The plot of a timeline saved at `source` (its title in notes["title"]): drawn now, or,
+    in the microVM, left to the host (draw_missing) and only named."""
+    png = source.with_suffix(".png")
+    return png if detect.in_microvm() else plot_timeline(timeline, png, title=_title(timeline, source))
+
+
+def draw_missing(folder: Path) -> list[Path]:
+    """Draw every timeline under folder/failover whose picture is missing or older than it."""
+    drawn = []
+    for source in sorted((folder / "failover").glob("*.json")):
+        png = source.with_suffix(".png")
+        if png.exists() and png.stat().st_mtime >= source.stat().st_mtime:
+            continue
+        timeline = Timeline.from_json(source.read_text())
+        drawn.append(plot_timeline(timeline, png, title=_title(timeline, source)))
+    return drawn
+
+
 def main(argv: list[str]) -> int:
     for name in argv:
         source = Path(name)
         timeline = Timeline.from_json(source.read_text())
-        print(plot_timeline(timeline, source.with_suffix(".png"), title=str(timeline.notes.get("fault", source.stem))))
+        print(plot_timeline(timeline, source.with_suffix(".png"), title=_title(timeline, source)))
     return 0
 
 

@@ -130,11 +130,27 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         args = args if config.option.lab_reports else [f"--lab-reports={reports}", *args]
         vm = vm_pytest_args(args, config.invocation_params.dir,
                             always=[report_runs.base_of(reports), *_cache_dir(config)])
-        return run_in_vm([sys.executable, "-m", "pytest", *vm.args], cwd=config.invocation_params.dir,
-                         rwdirs=vm.rwdirs, why=choice.why, timeout=config.option.lab_timeout,
-                         memory=config.option.lab_vm_memory)
+        status = run_in_vm([sys.executable, "-m", "pytest", *vm.args], cwd=config.invocation_params.dir,
+                           rwdirs=vm.rwdirs, why=choice.why, timeout=config.option.lab_timeout,
+                           memory=config.option.lab_vm_memory)
+        _draw_plots(reports)
+        return status
     except LabError as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def _draw_plots(reports: Path) -> None:
+    """The fault timelines' plots, which the microVM leaves to this machine (lab.plot.picture)."""
+    from lab.plot import draw_missing
+
+    started = time.monotonic()
+    try:
+        drawn = draw_missing(reports)
+    except Exception as error:  # the run's verdict stands; the pictures are evidence, say what is missing
+        log.info(f"plots: could not draw the timelines under {reports / 'failover'}: {type(error).__name__}: {error}")
+        return
+    if drawn:
+        log.info(f"plots: drew {len(drawn)} timelines in {reports / 'failover'} ({time.monotonic() - started:.1f} s)")
 
 
 def _cache_dir(config: pytest.Config) -> list[Path]:

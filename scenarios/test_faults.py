@@ -41,7 +41,7 @@ import pytest
 
 from lab.readings import ipvs_table, vip_holders
 from lab.checks.heartbeat import parse_ha_timing, parse_heartbeat_view
-from lab.plot import plot_timeline
+from lab.plot import picture
 from lab.pytest_plugin import reports_folder
 from lab.recorder import Recorder
 from lab.stacks import stack_of
@@ -103,13 +103,15 @@ def roles(lab, cluster, tutorial):
 
 def _save(request, timeline, phase: str, *, title: str = "") -> str:
     """The timeline as JSON under the report's failover/, and, when titled (once it is complete),
-    its plot beside it, shown in the report's faults section."""
+    its plot beside it (lab.plot.picture: drawn by the host when the run is in the microVM),
+    shown in the report's faults section."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     folder = reports_folder(request.config)
+    if title:
+        timeline.notes["title"] = title
     path = timeline.save(folder / "failover" / f"{name}-{phase}.json")
     if title:
-        picture = plot_timeline(timeline, path.with_suffix(".png"), title=title)
-        request.getfixturevalue("tutorial").image("faults", title, str(picture.relative_to(folder)))
+        request.getfixturevalue("tutorial").image("faults", title, str(picture(timeline, path).relative_to(folder)))
     return str(path)
 
 

@@ -26,3 +26,18 @@ def test_the_fault_window_runs_from_the_fault_to_the_recovery():
 def test_a_timeline_is_drawn_as_a_png(tmp_path):
     path = plot_timeline(recorded(), tmp_path / "x.png", title="crash on loadb1")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+def test_in_the_microvm_a_picture_is_only_named_and_the_host_draws_what_is_missing(tmp_path, monkeypatch):
+    from lab.plot import draw_missing, picture
+
+    timeline = recorded()
+    timeline.notes["title"] = "the active crashed"
+    source = timeline.save(tmp_path / "failover" / "t-fault.json")
+    monkeypatch.setenv("LVSLAB_IN_VM", "1")
+    assert picture(timeline, source) == source.with_suffix(".png") and not source.with_suffix(".png").exists()
+    monkeypatch.delenv("LVSLAB_IN_VM")
+    assert draw_missing(tmp_path) == [source.with_suffix(".png")]
+    assert source.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert draw_missing(tmp_path) == []  # drawn once: newer than its timeline
+    assert picture(timeline, source).stat().st_mtime >= source.stat().st_mtime  # outside the VM: drawn at once
