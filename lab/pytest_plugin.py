@@ -45,7 +45,7 @@ MARKERS = {
     "forwarding": "masquerading (NAT) and tunnelling (IPIP) besides direct routing",
     "tls": "HTTPS balanced at layer 4 through the VIP; TLS sessions with and without persistence",
     "sync": "LVS connection sync between the balancers, across failover",
-    "faults": "heartbeat killed, a balancer frozen, cut off or crashed, a real server crashed, the balancers partitioned, a lossy LAN, measured as clients feel them",
+    "faults": "heartbeat killed, a balancer frozen, cut off or crashed, a real server crashed, measured as clients feel them",
     "security": "heartbeat's authentication: authkeys' mode, and a rogue node on the LAN",
     "cli": "lvslab up/status/exec/shell/curl/fault/down, driven as a person would (starts its own lab)",
     "lifecycle": "the lab's own clean-up after Ctrl-C and hard kills (starts extra labs)",
