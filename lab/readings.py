@@ -21,13 +21,18 @@ def ipvs_table(node: Node) -> IpvsTable:
     return parse_table(node.succeed(["ipvsadm", "-L", "-n"]))
 
 
+READ_TIMEOUT = 30.0
+
+
 def vip_holders(lab: Lab) -> list[str]:
     """The balancers whose LAN interface lists the VIP now (Lab.lan_addresses: netlink on netns, no
-    process started; a crashed node lists nothing). A reading that fails is an error, never absence."""
+    process started; a crashed node lists nothing). A reading that fails is an error, never absence;
+    each may take READ_TIMEOUT (a VM's ssh under TCG during a failover took over 3 s: CI run of
+    2026-11-27, Vagrant, chapter 7)."""
     cluster = lab.cluster
     held = []
     for spec in cluster.balancers:
-        addresses = lab.lan_addresses(spec.name)
+        addresses = lab.lan_addresses(spec.name, timeout=READ_TIMEOUT)
         if addresses is None:
             raise LabError(f"could not read {spec.name}'s addresses on {cluster.interface}")
         if cluster.vip in addresses:

@@ -15,7 +15,7 @@ class AddressLab(FakeLab):
         super().__init__(load_cluster(), "lvslab-test")
         self.readings = {"loadb1": 0, "loadb2": 0}
 
-    def lan_addresses(self, node: str) -> list[str] | None:
+    def lan_addresses(self, node: str, *, timeout: float = 3.0) -> list[str] | None:
         self.readings[node] += 1
         n = self.readings[node]
         if node == "loadb1":

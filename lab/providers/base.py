@@ -79,14 +79,15 @@ class Lab(ABC):
         (a slow download held open across a failover). Providers that cannot hand one out say so."""
         raise NotImplementedError(f"the {self.provider_name} provider cannot hand out client sockets")
 
-    def lan_addresses(self, node: str) -> list[str] | None:
-        """The IPv4 addresses on the node's LAN interface now, None if it could not be read (a
-        node's kernel state: read even when its processes are frozen). Providers may read it
-        without starting a process in the node (the fault recorder samples it twice a second)."""
+    def lan_addresses(self, node: str, *, timeout: float = 3.0) -> list[str] | None:
+        """The IPv4 addresses on the node's LAN interface now, None if it could not be read within
+        `timeout` (a node's kernel state: read even when its processes are frozen). Providers may
+        read it without starting a process in the node (the fault recorder samples it twice a
+        second, so its readings give up quickly; a single reading waits longer)."""
         from lab.checks.ipaddr import parse_interface
 
         try:
-            result = self.node(node).run(["ip", "addr", "show", self.cluster.interface], timeout=3)
+            result = self.node(node).run(["ip", "addr", "show", self.cluster.interface], timeout=timeout)
         except LabError:
             return None
         if POWERED_OFF in result.stderr:  # a crashed node (also through the agent) lists nothing

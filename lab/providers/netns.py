@@ -224,7 +224,7 @@ class NetnsLab(Lab):
                       receive_buffer: int | None = None) -> socket.socket:
         return self._in_client().submit(_connect, address, port, source, timeout, receive_buffer).result()
 
-    def lan_addresses(self, node: str) -> list[str] | None:
+    def lan_addresses(self, node: str, *, timeout: float = 3.0) -> list[str] | None:
         """Read by netlink from a thread living in the node's network namespace: no process is
         started (a fork+exec costs 40-80 ms under TCG and would slow the cluster being measured).
         A crashed node holds no address: it is off."""
