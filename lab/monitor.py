@@ -67,15 +67,21 @@ class VipWatch:
             self.sample()
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
 
-    def __enter__(self) -> "VipWatch":
+    def start(self) -> "VipWatch":
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(30)
         self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> "VipWatch":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def violations(self) -> list[tuple[float, float, tuple[str, ...]]]:
         """Windows where more than one balancer listed the VIP."""

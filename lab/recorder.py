@@ -94,7 +94,7 @@ class Recorder:
         return [w for w in multi_holder_windows(self.timeline.holders) if w[1] >= after]
 
     def __enter__(self) -> "Recorder":
-        self.watch.__enter__()
+        self.watch.start()
         try:
             self._start_load()
         except BaseException:
@@ -103,7 +103,7 @@ class Recorder:
         return self
 
     def _halt(self) -> None:
-        self.watch.__exit__(None, None, None)
+        self.watch.stop()
 
     def __exit__(self, kind, value, traceback) -> None:  # noqa: ANN001
         try:

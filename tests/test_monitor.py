@@ -87,4 +87,4 @@ def test_the_recorder_samples_into_its_timeline_with_the_same_watch():
     assert rec.timeline.holders == samples and rec.holders_now() == ("loadb1", "loadb2")
     assert samples[1].unknown == ("loadb1",)
     assert [w[2] for w in rec.windows_with_two_holders()] == [("loadb1", "loadb2")]
-    rec.watch.__exit__(None, None, None)
+    rec.watch.stop()

@@ -227,7 +227,8 @@ class NetnsLab(Lab):
     def lan_addresses(self, node: str, *, timeout: float = 3.0) -> list[str] | None:
         """Read by netlink from a thread living in the node's network namespace: no process is
         started (a fork+exec costs 40-80 ms under TCG and would slow the cluster being measured).
-        A crashed node holds no address: it is off."""
+        A crashed node holds no address: it is off. A reading waits up to 10 s whatever `timeout`
+        says (the limit is for readings that go through a process: ssh, the agent)."""
         with self._netlink_lock:
             if node in self.crashed:
                 return []
