@@ -18,9 +18,12 @@ The hot-standby must take over within heartbeat's deadtime, read from the ha.cf 
 wrote, plus a stated margin. What clients saw (requests failed, the longest time with no good
 answer) is recorded as figures, and the whole timeline as JSON under the report's `failover/`.
 Heartbeat's detection is read from the standby's own log ("node X: is dead") and must come
-deadtime after the last heartbeat it heard. Then the old active comes back the way it would
-(heartbeat started again by hand, thawed, reconnected) and, auto_failback being off, must not
-take the VIP back; the cluster must be back to one VIP holder within CONVERGE seconds.
+deadtime after the last heartbeat it heard. Then the old active comes back the way it would.
+Restarted by hand or booted, auto_failback being off, it must not take the VIP back, and the
+cluster must be back to one VIP holder within CONVERGE seconds. Thawed or reconnected, it still
+holds its resources, and both heartbeats see a healed split: the pair must settle to one active
+and its standby within SPLIT_CONVERGE seconds, and which of the two wins is reported (it has
+differed between runs: a finding).
 
 While the fault lasts, two balancers listing the VIP is not a violation but the fault itself:
 nobody tells the faulted node to give its VIP up (its heartbeat is dead, frozen or cut off), and
@@ -214,12 +217,11 @@ def _rejoined(old, peer) -> None:
     wait_until(probe, timeout=REJOIN_TIMEOUT, interval=2, what=f"{old.name}'s heartbeat to run and see {peer.name} active")
 
 
-def _recovery(request, tutorial, lab, faults, fault, old, new, *, title: str, how: str, stale: str = "",
-              taken_back: str = "") -> None:
+def _recovery(request, tutorial, lab, faults, fault, old, new, *, title: str, how: str, stale: str = "") -> None:
     """Phase 2: the old active comes back under load; the new one must keep the VIP (auto_failback
     off), and the cluster must be back to that one VIP holder within CONVERGE seconds. Where a real
     run found otherwise, the finding is asserted instead, with its reason: `stale`, the old active
-    still lists the VIP beside the new; `taken_back`, the old active ends up its only holder."""
+    still lists the VIP beside the new."""
     with Recorder(lab, duration=RECOVERY_LOAD, rate=RATE) as rec:
         time.sleep(BASELINE)
         at = faults.heal(fault)
@@ -228,7 +230,7 @@ def _recovery(request, tutorial, lab, faults, fault, old, new, *, title: str, ho
         _rejoined(old, new)
         rec.mark("rejoined", old.name)
         # what the pair does once it sees itself whole again, under load, until the state checked below
-        _settled(rec, (old.name,) if taken_back else tuple(sorted((old.name, new.name))) if stale else (new.name,))
+        _settled(rec, tuple(sorted((old.name, new.name))) if stale else (new.name,))
         rec.stop_load()
     timeline = rec.timeline
     where = _save(request, timeline, "recovery", title=f"{title}: {how}")
@@ -240,9 +242,6 @@ def _recovery(request, tutorial, lab, faults, fault, old, new, *, title: str, ho
     tutorial.figure("faults", f"{title}: while {old.name} came back, both listed the VIP", _windows(two, at))
     _afterwards(tutorial, f"{how}: gap {seen.longest_gap:.2f} s, {seen.failed} of {seen.requests} failed, "
                           f"two holders {_windows(two, at)}")
-    if taken_back:
-        _taken_back(tutorial, lab, timeline, old, new, title=title, how=how, why=taken_back, where=where)
-        return
     lost = [s for s in timeline.holders if s.t >= at and new.name not in s.holders and new.name not in s.unknown]
     tutorial.record("faults", f"{title}: {new.name} keeps the VIP while {old.name} comes back (auto_failback off)",
                     new.name, f"ip addr sh {lab.cluster.interface} (sampled every 0.5 s)",
@@ -301,37 +300,6 @@ def _no_holder(timeline, after: float) -> float:
     return sum(b.t - a.t for a, b in zip(samples, samples[1:]) if not a.holders and not a.unknown)
 
 
-def _taken_back(tutorial, lab, timeline, old, new, *, title: str, how: str, why: str, where: str) -> None:
-    """FINDING: after the old active came back, the new one gave the VIP up: the old active is its
-    only holder within CONVERGE seconds (auto_failback off notwithstanding)."""
-    at = timeline.event("recovery").t
-    alone = [s.t - at for s in timeline.holders if s.t >= at and s.holders == (old.name,) and not s.unknown]
-
-    def old_alone():
-        holders = vip_holders(lab)
-        return holders == [old.name], holders
-
-    try:
-        wait_until(old_alone, timeout=CONVERGE, interval=2, what=f"{old.name} alone to hold the VIP")
-        verdict = "PASS"
-    except AssertionError:
-        verdict = "FAIL"
-    views = {n.name: n.run("cl_status rscstatus").stdout.strip() for n in (old, new)}
-    nobody = _no_holder(timeline, at)
-    seen = (f"{old.name} alone from {alone[0]:.1f} s after {how}" if alone else f"{old.name} never alone while sampled")
-    seen += (f"; no balancer listed the VIP for {nobody:.1f} s; VIP held now by {vip_holders(lab)}; "
-             f"rscstatus {views}\ntimeline: {where}")
-    tutorial.figure("faults", f"{title}: no balancer held the VIP, after {how}", f"{nobody:.1f} s")
-    _afterwards(tutorial, f"{old.name} took the VIP back ({'after ' + format(alone[0], '.1f') + ' s' if alone else 'later'}); "
-                          f"no holder for {nobody:.1f} s")
-    tutorial.figure("faults", f"{title}: {new.name} gave the VIP up, after {how}",
-                    f"{alone[0]:.1f} s" if alone else "not while sampled")
-    tutorial.record("faults", f"FINDING, {title}: {old.name} takes the VIP back from {new.name} after {how}",
-                    f"{old.name}, {new.name}", f"ip addr sh {lab.cluster.interface}; cl_status rscstatus",
-                    f"{old.name} alone lists {lab.cluster.vip} within {CONVERGE:.0f} s: {why}", seen, verdict)
-    assert verdict == "PASS", f"expected (a finding of an earlier run) {old.name} alone to hold the VIP: {seen}"
-
-
 def _stale_vip(tutorial, lab, timeline, old, new, *, title: str, how: str, why: str, where: str) -> None:
     """FINDING: once its heartbeat rejoined, the old active still lists the VIP beside the new active,
     in every sample to the end of the load and still now: nothing makes it give the VIP up."""
@@ -361,14 +329,18 @@ def one_active_afterwards(request, lab, tutorial):
     if old_name is None:
         return
     old, cluster = lab.node(old_name), lab.cluster
-    holders = vip_holders(lab)
-    if len(holders) == 1:  # one active: is the other a live standby that sees it active and holds nothing?
-        other = next(n.name for n in cluster.balancers if n.name != holders[0])
-        # rscstatus of a live standby: none; the balancer haresources does not name may say local (empty).
+
+    def live_standby(active: str) -> bool:
+        """The other balancer's heartbeat runs, sees `active` active and holds nothing. rscstatus
+        of a live standby: none; the balancer haresources does not name may say local (empty)."""
+        other = next(n.name for n in cluster.balancers if n.name != active)
         idle = "none" if other == cluster.preferred_balancer.name else "none|local"
-        if lab.node(other).run(f"cl_status hbstatus && [ \"$(cl_status nodestatus {holders[0]})\" = active ] "
-                               f"&& cl_status rscstatus | grep -qxE '{idle}'").ok:
-            return
+        return lab.node(other).run(f"cl_status hbstatus && [ \"$(cl_status nodestatus {active})\" = active ] "
+                                   f"&& cl_status rscstatus | grep -qxE '{idle}'").ok
+
+    holders = vip_holders(lab)
+    if len(holders) == 1 and live_standby(holders[0]):
+        return
     steps = ["/etc/init.d/heartbeat stop",
              f"/etc/ha.d/resource.d/IPaddr2 {cluster.vip}/{cluster.prefixlen}/{cluster.interface}/{cluster.broadcast} stop",
              "/etc/ha.d/resource.d/LVSSyncDaemonSwap master stop",
@@ -379,8 +351,7 @@ def one_active_afterwards(request, lab, tutorial):
 
     def handed_back():  # the other takes the resources over (minutes under TCG), old rejoins as standby
         now = vip_holders(lab)
-        return now == [other] and old.run(f"cl_status hbstatus && cl_status nodestatus {other} | "
-                                          "grep -qx active").ok, now
+        return now == [other] and live_standby(other), now
 
     try:
         wait_until(handed_back, timeout=300, interval=3, what=f"{other} alone active, {old_name} its standby")
@@ -411,31 +382,33 @@ def test_heartbeat_killed_on_the_active(request, tutorial, lab, faults, timers):
 def test_active_node_frozen(request, tutorial, lab, faults, timers):
     title = "the active node frozen"
     old, new, fault, _, _ = _outage(request, tutorial, lab, faults, timers, title=title, make_fault=faults.freeze)
-    # FINDING (run of 2026-11-27 01:08, loadb2 frozen 75 s): thawed, loadb2 logged "Late heartbeat:
-    # Node loadb1: interval 75100 ms (> deadtime)", "node loadb1: is dead", "Both machines own our
-    # resources!"; loadb1 logged "Cluster node loadb2 returning after partition", its heartbeat
-    # restarted and was "Giving up all HA resources"; loadb2 ran mach_down again. 7 s after the
-    # thaw the thawed node was the only VIP holder: the node that took over lost the VIP.
-    _recovery(request, tutorial, lab, faults, fault, old, new, title=title, how=f"{old.name} thawed",
-              taken_back="the node that saw its peer return after partition restarted its heartbeat and "
-                         "gave every resource up, while the thawed node declared it dead and took over")
+    # FINDING (runs of 2026-11-27): thawed, the frozen node logged "Late heartbeat: Node loadb1:
+    # interval 75100 ms (> deadtime)", "node loadb1: is dead", "Both machines own our resources!";
+    # the other logged "Cluster node loadb2 returning after partition", restarted its heartbeat and
+    # was "Giving up all HA resources". In three runs the thawed node was the only VIP holder 7-9 s
+    # after the thaw; in CI's run both still listed the VIP 90 s after it, each heartbeat's
+    # resources "in transition". So the thaw is a healed split, as the cut link's reconnection is.
+    _returned(request, tutorial, lab, faults, fault, old, new, title=title, how=f"{old.name} thawed")
 
 
 @TWO_HOLDERS
 def test_active_link_cut(request, tutorial, lab, faults, timers):
     title = "the active's link cut"
     old, new, fault, _, _ = _outage(request, tutorial, lab, faults, timers, title=title, make_fault=faults.cut_link)
-    _reconnected(request, tutorial, lab, faults, fault, old, new, title=title, how=f"{old.name}'s link plugged in again")
+    _returned(request, tutorial, lab, faults, fault, old, new, title=title, how=f"{old.name}'s link plugged in again",
+              no_holder="both heartbeats see the other \"returning after partition\", restart and give every "
+                        "resource up")
 
 
-def _reconnected(request, tutorial, lab, faults, fault, old, new, *, title: str, how: str) -> None:
-    """Phase 2 of a cut link, under load: the cable back. FINDING (runs of 2026-11-27 11:12 and
-    12:02): both heartbeats see the other "returning after partition" and restart, each giving
-    every resource up; for 41 s and 60 s no balancer held the VIP; then one of them acquired it
-    (the cut-off node in one run, the other in the next). Asserted: that window with no holder
-    exists, and the pair settles to one active and its standby within SPLIT_CONVERGE; which
-    node wins is reported, not asserted (it differs between runs), and so auto_failback off
-    does not decide it."""
+def _returned(request, tutorial, lab, faults, fault, old, new, *, title: str, how: str, no_holder: str = "") -> None:
+    """Phase 2 of a fault the peer saw as a split (a cut link, a freeze), under load: the faulted
+    node back with its resources still held. Both heartbeats see the other "returning after
+    partition" and restart; what follows differed between runs (the cut link: no holder for 41 s
+    and 60 s, then the cut-off node in one run and the other in the next; the thaw: the thawed node
+    alone after 7-9 s in three runs, both still holding after 90 s in CI's). Asserted: the pair
+    settles to one active and its standby within SPLIT_CONVERGE; where `no_holder` says why, a
+    window with no VIP holder before that (a finding of every run so far). Which node wins is
+    reported, not asserted: auto_failback off does not decide it."""
     with Recorder(lab, duration=BASELINE + SPLIT_CONVERGE + SETTLED + AFTER_TAKEOVER + 10, rate=RATE) as rec:
         time.sleep(BASELINE)
         at = faults.heal(fault)
@@ -449,29 +422,32 @@ def _reconnected(request, tutorial, lab, faults, fault, old, new, *, title: str,
     seen = figures(timeline, fault="recovery", new_active=new.name)
     two, nobody, holders = rec.windows_with_two_holders(after=at), _no_holder(timeline, at), vip_holders(lab)
     winner = holders[0] if converged is not None and len(holders) == 1 else None
-    who = "nobody settled" if winner is None else (f"{winner} (the node that was cut off took it back)"
+    who = "nobody settled" if winner is None else (f"{winner} (the faulted node took it back)"
                                                    if winner == old.name else f"{winner} (it kept its role)")
     tutorial.figure("faults", f"{title}: after {how}, no balancer held the VIP", f"{nobody:.1f} s")
+    tutorial.figure("faults", f"{title}: after {how}, both listed the VIP", _windows(two, at))
     tutorial.figure("faults", f"{title}: after {how}, the VIP ended on", who)
     tutorial.figure("faults", f"{title}: after {how}, client-visible gap", f"{seen.longest_gap:.2f} s")
     tutorial.figure("faults", f"{title}: after {how}, requests failed", f"{seen.failed} of {seen.requests}")
-    _afterwards(tutorial, f"{how}: no holder for {nobody:.1f} s, then {who}"
-                          + ("" if converged is None else f", settled {converged:.1f} s after reconnecting")
+    _afterwards(tutorial, f"{how}: two holders {_windows(two, at)}; no holder for {nobody:.1f} s; then {who}"
+                          + ("" if converged is None else f", settled {converged:.1f} s after it")
                           + f"; gap {seen.longest_gap:.2f} s, {seen.failed} of {seen.requests} failed")
-    tutorial.record("faults", f"FINDING, {title}: after {how} both heartbeats give the VIP up, nobody holds it "
-                              "for a while, then one of them takes it", f"{old.name}, {new.name}",
-                    f"ip addr sh {lab.cluster.interface} (sampled every 0.5 s); ha-log",
-                    "a window with no VIP holder after reconnecting (both restart on \"returning after partition\")",
-                    f"no holder for {nobody:.1f} s; two holders {_windows(two, at)}; then {who}\ntimeline: {where}",
-                    "PASS" if nobody >= 1.0 else "FAIL")
+    if no_holder:
+        tutorial.record("faults", f"FINDING, {title}: after {how} nobody holds the VIP for a while, then one "
+                                  "balancer takes it", f"{old.name}, {new.name}",
+                        f"ip addr sh {lab.cluster.interface} (sampled every 0.5 s); ha-log",
+                        f"a window with no VIP holder: {no_holder}",
+                        f"no holder for {nobody:.1f} s; two holders {_windows(two, at)}; then {who}\ntimeline: {where}",
+                        "PASS" if nobody >= 1.0 else "FAIL")
     tutorial.record("faults", f"{title}: after {how}, one active and its standby again", f"{old.name}, {new.name}",
                     f"ip addr sh {lab.cluster.interface}; cl_status",
                     f"one VIP holder that its peer sees active, settled for {SETTLED:.0f} s, within "
-                    f"{SPLIT_CONVERGE:.0f} s", _unsettled(timeline) if converged is None else f"after {converged:.1f} s: {who}",
-                    "PASS" if converged is not None else "FAIL")
+                    f"{SPLIT_CONVERGE:.0f} s", _unsettled(timeline) if converged is None else
+                    f"after {converged:.1f} s: {who}; no holder for {nobody:.1f} s; two holders {_windows(two, at)}"
+                    f"\ntimeline: {where}", "PASS" if converged is not None else "FAIL")
     assert converged is not None, f"{SPLIT_CONVERGE:.0f} s after {how} the pair has not settled: VIP held by {holders}"
-    assert nobody >= 1.0, f"expected (a finding of two earlier runs) a window with no VIP holder after {how}; " \
-                          f"holders after it: {sorted({s.holders for s in timeline.holders if s.t >= at})}"
+    assert not no_holder or nobody >= 1.0, f"expected (a finding of earlier runs) a window with no VIP holder after " \
+                                           f"{how}; holders after it: {sorted({s.holders for s in timeline.holders if s.t >= at})}"
 
 
 def test_active_node_crashed(request, tutorial, lab, faults, timers):
