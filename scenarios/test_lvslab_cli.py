@@ -8,6 +8,7 @@ independent means (`ip -j`, not the harness's parsers).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from lab.wait import wait_until
 
 pytestmark = pytest.mark.cli
 ROOT = Path(__file__).parents[1]
-NAME = "lvslab-clitest"
+NAME = f"lvslab-clitest-{os.getpid()}"  # two runs at once on one IPVS host each have their own
 
 
 def lvslab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -122,12 +123,12 @@ def test_fault_crash_and_boot_a_real_server(lab_up):
 # tmux's socket on a tmpfs: in the microVM /tmp is the host's, shared over 9p, where a socket
 # file cannot be opened (qemu refuses "special files": CVE-2023-2861), and after qemu's refusal
 # the run's own temporary files on 9p failed too (FileNotFoundError in pytest's capture).
-TMUX = ["tmux", "-S", "/dev/shm/lvslab-clitest.tmux"]
+TMUX = ["tmux", "-S", f"/dev/shm/{NAME}.tmux"]
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (./run.sh setup installs it)")
 def test_shell_gives_a_working_prompt_inside_the_node(lab_up):
-    session = "lvslab-clitest"
+    session = NAME
     subprocess.run([*TMUX, "kill-session", "-t", session], capture_output=True)
     subprocess.run([*TMUX, "new-session", "-d", "-s", session, "-x", "120", "-y", "30",
                     f"cd {ROOT} && {sys.executable} -m lab.cli shell webserver1 --name {NAME}"], check=True)
