@@ -61,50 +61,6 @@ TUTORIAL="chapter4 or chapter5 or chapter6 or chapter7"
 STACKS=(heartbeat keepalived pacemaker)
 RELEASES=(bookworm trixie)
 
-# What runs beside the full namespace run in `./run.sh test`: the other stacks and release on
-# namespaces, then the Vagrant VMs, one after the other, at a lower CPU priority.
-BESIDE_NICE=10
-# The full namespace run's CPU weight against them (2:1): when both want the CPU, it gets the 1.3
-# of 2 cores it uses alone, so its timings (the faults' takeovers) are as measured alone.
-FIRST_SHARES=2048
-beside() {
-    local status=0
-    nice -n "$BESIDE_NICE" "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=keepalived -m "$COMPARED" --lab-reports=reports/compare/keepalived-bookworm "$@" || status=$?
-    nice -n "$BESIDE_NICE" "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=pacemaker -m "chapter5 or chapter7" --lab-reports=reports/compare/pacemaker-bookworm "$@" || status=$?
-    nice -n "$BESIDE_NICE" "$VENV/bin/pytest" scenarios/ --lab=netns --lab-release=trixie -m "$TUTORIAL" --lab-reports=reports/compare/heartbeat-trixie "$@" || status=$?
-    nice -n "$BESIDE_NICE" "$VENV/bin/pytest" scenarios/ --lab=vagrant -m "chapter5 or chapter7" --lab-reports=reports/vagrant --timeout=3600 "$@" || status=$?
-    return $status
-}
-
-# cpu_share PID SHARES: that process, and all it starts (also in sessions of its own), in a CPU
-# cgroup of that weight (1024 is an ordinary session's). A nice value would not hold between the
-# runs: each microVM's qemu starts a session of its own, and the kernel's autogroups share the CPU
-# between sessions whatever their nice. Prints the cgroup's folder (removed at the end), or says
-# why there is none.
-cpu_share() {
-    local pid=$1 shares=$2 dir=
-    if [[ -w /sys/fs/cgroup/cpu/cgroup.procs ]]; then  # cgroup v1
-        dir=/sys/fs/cgroup/cpu/lvslab-run-$pid
-        mkdir -p "$dir" && echo "$shares" > "$dir/cpu.shares" && echo "$pid" > "$dir/cgroup.procs" || dir=
-    elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then  # cgroup v2
-        dir=/sys/fs/cgroup/lvslab-run-$pid
-        { grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu > /sys/fs/cgroup/cgroup.subtree_control; } &&
-            mkdir -p "$dir" && echo $((shares * 100 / 1024)) > "$dir/cpu.weight" && echo "$pid" > "$dir/cgroup.procs" || dir=
-    fi
-    if [[ -n $dir ]]; then echo "$dir"; else say "no writable CPU cgroup here: the two runs share the CPU evenly"; fi
-}
-
-# finished PID: wait for that background run to end (a trapped signal only interrupts the wait),
-# and return its exit status.
-finished() {
-    local rc
-    while true; do
-        wait "$1" && return 0
-        rc=$?
-        kill -0 "$1" 2>/dev/null || return $rc
-    done
-}
-
 ACTION=${1:-test}
 shift || true
 case "$ACTION" in
@@ -112,35 +68,19 @@ case "$ACTION" in
     tutorial) setup; exec "$VENV/bin/pytest" scenarios/ --lab=netns -m "$TUTORIAL" "$@" ;;
     test) setup
         # The harness unit tests on this machine (in the microVM, under TCG, they took 10 minutes
-        # instead of one); then two runs side by side, each in a microVM or VMs of its own (two lab
-        # runs on one machine, issue 8). First, every scenario on namespaces (the tutorial's stack,
-        # faults and security included), with twice the CPU weight of the rest (cpu_share), its
-        # output here. Beside it: the compared behaviours on keepalived, chapters 5 and 7 on
-        # Pacemaker, the tutorial's checks on Debian 13 (its own image and kernel), then chapters 5
-        # and 7 on five Vagrant VMs (their bring-up counts against the first test's time limit:
-        # --timeout), its output in reports/beside.log, shown here once the first run ends. Then the
-        # comparison. One after the other they took 86 minutes here, over CI's 90 on a slower day.
-        # The rest of the matrix (./run.sh compare) does not fit CI's 90 minutes: README, "Migrating".
+        # instead of one), every scenario on namespaces (the tutorial's stack, faults and security
+        # included), the compared
+        # behaviours on keepalived, chapters 5 and 7 on Pacemaker, the tutorial's checks on Debian 13
+        # (its own image and kernel), then chapters 5 and 7 on five Vagrant VMs (their bring-up
+        # counts against the first test's time limit: --timeout), and the comparison. The rest of
+        # the matrix (./run.sh compare) does not fit CI's 90 minutes: README, "Migrating".
         status=0
         "$VENV/bin/pytest" tests/ "$@" || status=$?
-        mkdir -p reports
-        set -m  # each run in a process group of its own: a Ctrl-C reaches both through the trap below
-        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-reports=reports/compare/heartbeat-bookworm "$@" &
-        first=$!
-        group=$(cpu_share "$first" "$FIRST_SHARES")
-        (trap 'exit 130' TERM; beside "$@") > reports/beside.log 2>&1 &
-        second=$!
-        set +m
-        # A background job of a script ignores SIGINT, but pytest here sets its own handler (the lab's
-        # cleanup runs on it); the shell running the runs beside stops at SIGTERM, after its current run.
-        trap 'kill -INT -- "-$first" "-$second" 2>/dev/null; kill -TERM "$second" 2>/dev/null' INT TERM
-        say "beside this run (at half its CPU weight): keepalived, Pacemaker, Debian 13, then the Vagrant VMs; their output: reports/beside.log"
-        finished "$first" || status=$?
-        [[ -z $group ]] || rmdir "$group" 2>/dev/null || true
-        say "the runs beside it (reports/beside.log), so far and to their end:"
-        tail -n +1 -f --pid="$second" reports/beside.log
-        finished "$second" || status=$?
-        trap - INT TERM
+        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-reports=reports/compare/heartbeat-bookworm "$@" || status=$?
+        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=keepalived -m "$COMPARED" --lab-reports=reports/compare/keepalived-bookworm "$@" || status=$?
+        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=pacemaker -m "chapter5 or chapter7" --lab-reports=reports/compare/pacemaker-bookworm "$@" || status=$?
+        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-release=trixie -m "$TUTORIAL" --lab-reports=reports/compare/heartbeat-trixie "$@" || status=$?
+        "$VENV/bin/pytest" scenarios/ --lab=vagrant -m "chapter5 or chapter7" --lab-reports=reports/vagrant --timeout=3600 "$@" || status=$?
         "$VENV/bin/lvslab" compare || status=$?
         exit $status ;;
     compare) setup
@@ -154,10 +94,6 @@ case "$ACTION" in
         "$VENV/bin/lvslab" compare || status=$?
         exit $status ;;
     bench) setup; exec "$VENV/bin/lvslab" bench "$@" ;;
-    clean) setup
-        for group in /sys/fs/cgroup/cpu/lvslab-run-* /sys/fs/cgroup/lvslab-run-*; do  # cpu_share's, once empty
-            [[ ! -d $group ]] || rmdir "$group" 2>/dev/null || say "$group still has processes: left alone"
-        done
-        exec "$VENV/bin/lvslab" clean "$@" ;;
+    clean) setup; exec "$VENV/bin/lvslab" clean "$@" ;;
     *) say "unknown action '$ACTION': use tutorial, test, compare, bench, clean or setup"; exit 2 ;;
 esac
