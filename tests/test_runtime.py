@@ -82,3 +82,42 @@ def test_vm_command_has_no_network_and_a_read_only_image(tmp_path):
     assert f"--rwdir={tmp_path.resolve()}" in argv
     command = argv[argv.index("--exec") + 1]
     assert command.endswith("python -m pytest -m 'chapter5 or chapter7'"), command
+
+
+def test_the_harness_python_is_the_second_read_only_disk(tmp_path):
+    argv = microvm.vm_argv(["true"], kernel=Path("/k/vmlinuz"), disk=Path("/c/root.ext4"), rwdirs=[], memory="4G",
+                           cpus=2, env={}, python_disk=Path("/c/python-1.ext4"))
+    drives = [a for a in argv if a.startswith("--qemu-opts=-drive")]
+    assert drives == ["--qemu-opts=-drive file=/c/root.ext4,if=virtio,format=raw,readonly=on",
+                      "--qemu-opts=-drive file=/c/python-1.ext4,if=virtio,format=raw,readonly=on"]
+    entry = (Path(microvm.__file__).with_name("vm-entry.sh")).read_text()
+    assert "mount -o ro,noload /dev/vdb" in entry and 'mount --bind "/run/lvslab-python/$name" "$target"' in entry
+
+
+def test_the_python_disk_holds_this_venv_and_is_renamed_when_a_package_is_added(tmp_path, monkeypatch):
+    from lab.runtime import pyimage
+
+    venv = tmp_path / "venv"
+    site = venv / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "pytest").mkdir()
+    stdlib = tmp_path / "stdlib"
+    stdlib.mkdir()
+    monkeypatch.setattr(pyimage, "trees", lambda: {"venv": venv, "stdlib": stdlib})
+    monkeypatch.setenv("LVSLAB_CACHE", str(tmp_path / "cache"))
+    before = pyimage.image_path()
+    assert before.parent == tmp_path / "cache" and before.name.startswith("python-")
+    (site / "pytest_xdist").mkdir()  # a plugin installed into the venv by hand
+    assert pyimage.image_path() != before
+
+
+def test_the_python_disk_holds_this_interpreter_its_stdlib_and_its_venv():
+    import sys
+    import sysconfig
+
+    from lab.runtime import pyimage
+
+    found = pyimage.trees()
+    assert found["interpreter"] == Path(sys.executable).resolve()
+    assert found["stdlib"] == Path(sysconfig.get_paths()["stdlib"])
+    assert found.get("venv", Path(sys.prefix)) == Path(sys.prefix)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import fcntl
 import os
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 from lab import log

@@ -25,7 +25,7 @@ from typing import IO
 from lab import log
 from lab.errors import LabError
 from lab.proc import owner_alive, owner_record, starttime
-from lab.runtime import accel, image, releases
+from lab.runtime import accel, image, pyimage, releases
 from lab.runtime.cachelock import cache_lock
 from lab.runtime.detect import IN_VM_ENV
 
@@ -102,13 +102,17 @@ def _vng() -> str | None:
 
 
 def vm_argv(command: list[str], *, kernel: Path, disk: Path, rwdirs: list[Path], memory: str, cpus: int,
-            env: dict[str, str], extra_qemu: tuple[str, ...] = (), kvm: bool = False) -> list[str]:
-    """The exact vng invocation (also printed, so a run can be reproduced by hand)."""
+            env: dict[str, str], extra_qemu: tuple[str, ...] = (), kvm: bool = False,
+            python_disk: Path | None = None) -> list[str]:
+    """The exact vng invocation (also printed, so a run can be reproduced by hand). The node image
+    is the first disk (/dev/vda), the harness's Python the second (/dev/vdb: lab/runtime/pyimage.py)."""
     entry = ["env", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", str(HERE / "vm-entry.sh"), *command]
     argv = [_vng() or "vng", "--run", str(kernel), *([] if kvm else ["--disable-kvm"]), "--force-9p",
             "--memory", memory, "--cpus", str(cpus),
             # "=" form: argparse would take a separate "-drive ..." for an option of its own
             f"--qemu-opts=-drive file={disk},if=virtio,format=raw,readonly=on"]
+    if python_disk is not None:
+        argv += [f"--qemu-opts=-drive file={python_disk},if=virtio,format=raw,readonly=on"]
     for folder in rwdirs:
         argv += [f"--rwdir={folder.resolve()}"]
     argv += [f"--qemu-opts={option}" for option in extra_qemu]
@@ -128,6 +132,7 @@ def _prepare(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, mem
              extra_qemu: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
     check_host()
     disk = image.ensure_ext4()
+    python_disk = pyimage.ensure()
     kernel = ensure_kernel()
     for folder in rwdirs:
         folder.mkdir(parents=True, exist_ok=True)
@@ -137,7 +142,7 @@ def _prepare(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, mem
     env = {IN_VM_ENV: "1", accel.ACCEL_ENV: acceleration.name, "LVSLAB_CWD": str(cwd), "LVSLAB_WHY": why, "LVSLAB_CACHE": str(image.cache_dir()),
            releases.RELEASE_ENV: releases.current().name,
            "PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-    argv = vm_argv(command, kernel=kernel, disk=disk, rwdirs=rwdirs, memory=memory,
+    argv = vm_argv(command, kernel=kernel, disk=disk, python_disk=python_disk, rwdirs=rwdirs, memory=memory,
                    cpus=os.cpu_count() or 2, env=env, extra_qemu=extra_qemu, kvm=acceleration.name == "kvm")
     log.info(f"microVM: {shlex.join(argv)}")
     vng_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
