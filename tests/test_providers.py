@@ -39,3 +39,46 @@ def test_vagrant_wrapper_keeps_output_and_exit_and_is_not_held_open_by_a_daemon(
     assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out\n", "err\n")
     assert time.monotonic() - started < 10
     assert list(tmp_path.iterdir()) == []
+
+
+# `virsh domiflist` of a running Vagrant VM, as libvirt 9.0 (bookworm) prints it
+DOMIFLIST = """ Interface   Type      Source            Model    MAC
+-----------------------------------------------------------------------
+ vnet4       network   vagrant-libvirt   virtio   52:54:00:2f:6c:11
+ vnet5       network   lvslab-lan        virtio   52:54:00:a1:b2:c3
+"""
+
+
+class _Jail:
+    name = "lvslab-vg-test"
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers, self.calls = answers, []
+
+    def run(self, argv, **_):  # noqa: ANN001
+        self.calls.append(argv)
+        word = argv[3] if argv[0] == "virsh" else argv[0]
+        return subprocess.CompletedProcess(argv, 0, self.answers.get(word, ""), "")
+
+
+def _vagrant_lab(answers: dict[str, str]):
+    from lab.cluster import load_cluster
+    from lab.providers.vagrant import VagrantLab
+
+    lab = VagrantLab(load_cluster(), "lvslab-vg-test")
+    lab.jail = _Jail(answers)
+    lab.nodes = {spec.name: object() for spec in lab.cluster.nodes}
+    return lab
+
+
+def test_vagrant_faults_act_on_the_nodes_own_domain_and_lan_port():
+    lab = _vagrant_lab({"list": "main_loadb1\nmain_loadb2\nmain_client\n", "domiflist": DOMIFLIST})
+    lab.set_link("loadb1", up=False)
+    assert lab.jail.calls[-1] == ["virsh", "-c", "qemu:///system", "domif-setlink", "main_loadb1",
+                                  "52:54:00:a1:b2:c3", "down"]
+    lab.crash("loadb2")
+    assert lab.jail.calls[-1][-2:] == ["destroy", "main_loadb2"]
+    lab.isolate(["loadb1"], on=True)
+    assert lab.jail.calls[-1] == ["bridge", "link", "set", "dev", "vnet5", "isolated", "on"]
+    with pytest.raises(LabError, match="no single libvirt domain for webserver1"):
+        lab.crash("webserver1")

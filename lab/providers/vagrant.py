@@ -36,6 +36,7 @@ from lab.runtime import libvirt_jail
 
 ROOT = Path(__file__).parents[2]  # where the Vagrantfile is
 LAN_INTERFACE = "eth1"
+LAN_NETWORK = "lvslab-lan"  # the Vagrantfile's libvirt__network_name for the lab LAN
 # Run on the VM (as root): the script's output goes to files, not to ssh's channel, so a daemon
 # the script starts (and that keeps its inherited stdout) cannot hold the command open.
 WRAPPER = ('o=${TMPDIR:-/tmp}/lvslab-cmd-$$.out e=${TMPDIR:-/tmp}/lvslab-cmd-$$.err; /bin/sh -c "$0" >"$o" 2>"$e"; rc=$?; '
@@ -240,6 +241,75 @@ class VagrantLab(Lab):
         from lab.providers.relay import open_relay
 
         return open_relay(self._client()._ssh(), address, port, source=source, timeout=timeout, receive_buffer=receive_buffer)
+
+    # --- faults (lab/faults.py): the VMs' own hypervisor does them -----------------------
+    # libvirt in the lab's jail: `virsh` there, the LAN's bridge and each VM's tap on it there too.
+    BOOT_TIMEOUT = 900.0  # one VM's boot under TCG beside four running ones (five booting: 150-300 s)
+
+    def _virsh(self, *argv: str, what: str = "") -> str:
+        return self.jail.run(["virsh", "-c", "qemu:///system", *argv], what=what or f"virsh {argv[0]}").stdout
+
+    def _domain(self, node: str) -> str:
+        """The node's libvirt domain (vagrant-libvirt names it <project folder>_<machine>)."""
+        self.node(node)  # an unknown name fails here, as on every provider
+        found = [d for d in self._virsh("list", "--all", "--name").split() if d.endswith(f"_{node}")]
+        if len(found) != 1:
+            raise LabError(f"no single libvirt domain for {node} in {self.jail.name}: {found}")
+        return found[0]
+
+    def _lan_port(self, node: str) -> tuple[str, str]:
+        """(tap device, MAC) of the node's LAN interface, as `virsh domiflist` lists it (the
+        device is "-" while the VM is off)."""
+        for line in self._virsh("domiflist", self._domain(node)).splitlines():
+            fields = line.split()
+            if len(fields) == 5 and fields[2] == LAN_NETWORK:
+                return fields[0], fields[4]
+        raise LabError(f"{node} has no interface on libvirt network {LAN_NETWORK}")
+
+    def freeze(self, node: str) -> int:
+        """`virsh suspend`: the whole VM stops, its kernel too (unlike a namespace node, it then
+        answers no ARP and forwards nothing); how many processes it ran."""
+        count = len(self.node(node).succeed(["ps", "-e", "--no-headers"]).splitlines())
+        self._virsh("suspend", self._domain(node))
+        return count
+
+    def thaw(self, node: str) -> None:
+        self._virsh("resume", self._domain(node))
+
+    def set_link(self, node: str, *, up: bool) -> None:
+        """`virsh domif-setlink`: the guest's LAN NIC loses (or gets back) its carrier."""
+        _, mac = self._lan_port(node)
+        self._virsh("domif-setlink", self._domain(node), mac, "up" if up else "down")
+
+    def crash(self, node: str) -> None:
+        """`virsh destroy`: the power cut (RAM, VIP and IPVS table gone; the disk kept)."""
+        self._virsh("destroy", self._domain(node))
+
+    def boot(self, node: str) -> None:
+        """`virsh start`, then wait for its ssh: systemd and its rc links decide what else starts."""
+        self._virsh("start", self._domain(node))
+        try:
+            self.node(node).wait_until_succeeds(["true"], timeout=self.BOOT_TIMEOUT, interval=5)
+        except AssertionError as failure:
+            raise LabError(f"{node} did not answer ssh after `virsh start`: {failure}",
+                           f"its serial console: /var/log/libvirt/qemu/{node}-console.log in the jail") from failure
+
+    def isolate(self, nodes: list[str], *, on: bool) -> None:
+        """The nodes' taps on the LAN's bridge isolated (the bridge's port isolation, as on netns):
+        they lose each other and still reach every other VM."""
+        for node in nodes:
+            tap, _ = self._lan_port(node)
+            self.jail.run(["bridge", "link", "set", "dev", tap, "isolated", "on" if on else "off"],
+                          what=f"isolating {node}'s port")
+
+    def shape_lan(self, netem: list[str] | None) -> None:
+        """netem on each VM's tap (the bridge's way out to that VM), as on every netns switch port."""
+        for spec in self.cluster.nodes:
+            tap, _ = self._lan_port(spec.name)
+            if netem is None:
+                self.jail.run(["tc", "qdisc", "del", "dev", tap, "root"], check=False)
+            else:
+                self.jail.run(["tc", "qdisc", "replace", "dev", tap, "root", "netem", *netem], what=f"netem on {tap}")
 
     def save_evidence(self, folder: Path) -> None:
         """Each VM's serial console (kernel and systemd messages, as libvirt logged them)."""
