@@ -317,6 +317,11 @@ def _stale_vip(tutorial, lab, timeline, old, new, *, title: str, how: str, why: 
     assert ok, f"expected (a finding of an earlier run) both {both} to keep listing the VIP after {how}: {seen}"
 
 
+# Each of the repair's steps: they take 1-14 s under TCG; heartbeat's stop once hung for 300 s
+# (a heartbeat the active had dropped as a replay), and a repair that hangs helps no next test.
+STEP_TIMEOUT = 120.0
+
+
 @pytest.fixture
 def one_active_afterwards(request, lab, tutorial):
     """After a fault test (its faults undone), the next test needs one active and a live standby,
@@ -346,7 +351,7 @@ def one_active_afterwards(request, lab, tutorial):
              "/etc/ha.d/resource.d/LVSSyncDaemonSwap master stop",
              "/etc/ha.d/resource.d/ldirectord ldirectord.cf stop",
              "/etc/init.d/heartbeat start"]
-    results = [old.run(step, timeout=300) for step in steps]
+    results = [old.run(step, timeout=STEP_TIMEOUT) for step in steps]
     other = next(n.name for n in cluster.balancers if n.name != old_name)
 
     def handed_back():  # the other takes the resources over (minutes under TCG), old rejoins as standby
