@@ -67,20 +67,22 @@ case "$ACTION" in
     setup) setup ;;
     tutorial) setup; exec "$VENV/bin/pytest" scenarios/ --lab=netns -m "$TUTORIAL" "$@" ;;
     test) setup
-        # The harness unit tests on this machine (in the microVM, under TCG, they took 10 minutes
-        # instead of one), every scenario on namespaces (the tutorial's stack, faults and security
-        # included), the compared
-        # behaviours on keepalived, chapters 5 and 7 on Pacemaker, the tutorial's checks on Debian 13
-        # (its own image and kernel), then chapters 5 and 7 on five Vagrant VMs (their bring-up
-        # counts against the first test's time limit: --timeout), and the comparison. The rest of
-        # the matrix (./run.sh compare) does not fit CI's 90 minutes: README, "Migrating".
+        # What CI runs, within its 90 minutes on a 2-core machine under TCG: the harness unit tests
+        # on this machine (in the microVM they took 10 minutes instead of one); every scenario on
+        # namespaces (the tutorial's stack: chapters, families, faults and security); the compared
+        # behaviours on keepalived; chapter 5 (the cluster up, the active and its standby as
+        # documented) on Pacemaker, on Debian 13 (with chapters 4 and 6: its own image and kernel)
+        # and on five Vagrant VMs (their bring-up counts against the first test's time limit:
+        # --timeout); then the comparison. With chapter 7 on those three too it took 91 to 98
+        # minutes here: their failovers run in ./run.sh compare (every stack on both releases)
+        # and in the nightly workflow (KVM). README, "The two commands".
         status=0
         "$VENV/bin/pytest" tests/ "$@" || status=$?
         "$VENV/bin/pytest" scenarios/ --lab=netns --lab-reports=reports/compare/heartbeat-bookworm "$@" || status=$?
         "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=keepalived -m "$COMPARED" --lab-reports=reports/compare/keepalived-bookworm "$@" || status=$?
-        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=pacemaker -m "chapter5 or chapter7" --lab-reports=reports/compare/pacemaker-bookworm "$@" || status=$?
-        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-release=trixie -m "$TUTORIAL" --lab-reports=reports/compare/heartbeat-trixie "$@" || status=$?
-        "$VENV/bin/pytest" scenarios/ --lab=vagrant -m "chapter5 or chapter7" --lab-reports=reports/vagrant --timeout=3600 "$@" || status=$?
+        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=pacemaker -m chapter5 --lab-reports=reports/compare/pacemaker-bookworm "$@" || status=$?
+        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-release=trixie -m "chapter4 or chapter5 or chapter6" --lab-reports=reports/compare/heartbeat-trixie "$@" || status=$?
+        "$VENV/bin/pytest" scenarios/ --lab=vagrant -m chapter5 --lab-reports=reports/vagrant --timeout=3600 "$@" || status=$?
         "$VENV/bin/lvslab" compare || status=$?
         exit $status ;;
     compare) setup
