@@ -474,7 +474,10 @@ def _returned(request, tutorial, lab, faults, fault, old, new, *, title: str, ho
                      f"(VIP held by {holders}; {_unsettled(timeline)}). Seen after a thaw: both balancers still "
                      "listing the VIP 90 s after it, each heartbeat's resources 'transition' (the CI run of "
                      "the previous stop); the thawed node alone holding the VIP with its heartbeat in 'transition' for the "
-                     "270 s watched (CI, 20:42). Three other runs settled within 10 s.")
+                     "270 s watched (CI, 20:42); after a reconnection, the same on the node that took the VIP 171 s "
+                     "after it, its ha-log saying \"WARN: T_STARTING received during takeover\" when its peer's "
+                     "heartbeat restarted mid-takeover, then ResourceManager acquiring its group again and again "
+                     "(CI, 20:53). Other runs settled within 10-90 s.")
 
 
 def test_active_node_crashed(request, tutorial, lab, faults, timers):
