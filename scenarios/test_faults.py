@@ -356,13 +356,14 @@ def one_active_afterwards(request, lab, tutorial):
         return
     old, cluster = lab.node(old_name), lab.cluster
 
+    stack = stack_of(cluster)
+
     def live_standby(active: str) -> bool:
-        """The other balancer's heartbeat runs, sees `active` active and holds nothing. rscstatus
-        of a live standby: none; the balancer haresources does not name may say local (empty)."""
+        """The other balancer's stack runs, sees `active` active and holds nothing: the standby the
+        next test's `roles` checks (scenarios/steps.py, check_standby_alive), read the same way."""
         other = next(n.name for n in cluster.balancers if n.name != active)
-        idle = "none" if other == cluster.preferred_balancer.name else "none|local"
-        return lab.node(other).run(f"cl_status hbstatus && [ \"$(cl_status nodestatus {active})\" = active ] "
-                                   f"&& cl_status rscstatus | grep -qxE '{idle}'").ok
+        view = stack.read(lab.node(other), cluster.node(active))
+        return view.running and view.role == STANDBY and view.peer_seen
 
     holders = vip_holders(lab)
     if len(holders) == 1 and live_standby(holders[0]):
