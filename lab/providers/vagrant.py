@@ -103,6 +103,7 @@ class VagrantLab(Lab):
         self.jail = LibvirtJail(name)
         self.ssh_config = self.jail.folder / "ssh-config"
         self.accel: accel.Accel | None = None
+        self._domains: list[str] = []  # libvirt's domain names, listed by the first fault verb
 
     def describe(self) -> str:
         how = f", {self.accel.name.upper()}" if self.accel else ""
@@ -250,9 +251,12 @@ class VagrantLab(Lab):
         return self.jail.run(["virsh", "-c", "qemu:///system", *argv], what=what or f"virsh {argv[0]}").stdout
 
     def _domain(self, node: str) -> str:
-        """The node's libvirt domain (vagrant-libvirt names it <project folder>_<machine>)."""
+        """The node's libvirt domain (vagrant-libvirt names it <project folder>_<machine>); the
+        names are listed once: a domain keeps its name through destroy and start."""
         self.node(node)  # an unknown name fails here, as on every provider
-        found = [d for d in self._virsh("list", "--all", "--name").split() if d.endswith(f"_{node}")]
+        if not self._domains:
+            self._domains = self._virsh("list", "--all", "--name").split()
+        found = [d for d in self._domains if d.endswith(f"_{node}")]
         if len(found) != 1:
             raise LabError(f"no single libvirt domain for {node} in {self.jail.name}: {found}")
         return found[0]
