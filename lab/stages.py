@@ -9,7 +9,6 @@ under TCG.
 
 from __future__ import annotations
 
-from lab import log
 from lab.readings import ipvs_table, vip_holders, wait_for_active
 from lab.providers.base import Lab
 from lab.provision import Provisioner

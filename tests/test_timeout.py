@@ -3,8 +3,6 @@ that times out is an ordinary failure, so its fixtures tear down and its evidenc
 
 import time
 
-import pytest
-
 FAKE_LAB = """
 import pytest
 from lab import pytest_plugin

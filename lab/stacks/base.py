@@ -49,6 +49,8 @@ class Stack:
     # lab/monitor.py: the stack's own log files (besides syslog) and its lines that mean trouble
     logs: tuple[str, ...] = ()
     bad_news: tuple[str, ...] = ()
+    # its syslog lines that say the health checker took a real server out of service
+    quiesced_news: tuple[str, ...] = ()
 
     def status_command(self, peer: NodeSpec) -> str:
         """Run on a balancer: its own view of itself and of the other balancer `peer` (StackView)."""

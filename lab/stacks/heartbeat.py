@@ -23,6 +23,7 @@ class Heartbeat(Stack):
     logs = ("/var/log/ha-log",)
     # Heartbeat's own words for a split brain and for its end (as Pacemaker's CTS watches for them).
     bad_news = (r"Both machines own .* resources", r"returning after partition")
+    quiesced_news = (r"ldirectord.*: Quiescent ",)  # ldirectord's _remove_service with quiescent=yes
     evidence_commands = ("cl_status hbstatus; cl_status rscstatus", "ldirectord ldirectord.cf status",
                          "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status", "tail -n 200 /var/log/ha-log")
 

@@ -31,6 +31,7 @@ class Keepalived(Stack):
     checker_command = (f'{pid_alive("/run/checkers.pid", "keepalived")} '
                        '&& echo "keepalived checker (pid $pid) is running" || echo "keepalived checker is stopped"')
     sync_command = "ipvsadm -L --daemon"
+    quiesced_news = (r"Keepalived_healthcheckers?.*: (Disabling|Removing) service",)
     daemons = {name: daemon_state(f"/run/{pidfile}.pid", "keepalived")
                for name, pidfile in (("keepalived", "keepalived"), ("vrrp", "vrrp"), ("checker", "checkers"))}
     evidence_commands = (STATUS, "cat /etc/keepalived/keepalived.conf")
