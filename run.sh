@@ -1,10 +1,9 @@
 #!/bin/bash
 # One entry point that does its own set-up on a fresh Debian 12 machine, then runs:
 #   ./run.sh tutorial   the tutorial's checks (chapters 5-7) on a fresh lab, with the report
-#   ./run.sh test       the whole test suite: harness unit tests, every scenario (namespaces),
-#                       the tutorial's behaviours on keepalived, chapters 5 and 7 on Pacemaker,
-#                       the tutorial's checks on Debian 13, chapters 5 and 7 on the Vagrant VMs,
-#                       and the comparison of the stacks and releases (reports/comparison.md)
+#   ./run.sh test       the whole test suite: harness unit tests, every scenario (namespaces, in
+#                       two lanes at once), the tutorial's behaviours on keepalived, chapter 5 on
+#                       Pacemaker and on five Vagrant VMs, and the comparison (reports/comparison.md)
 #   ./run.sh compare    the tutorial's behaviours on every stack and release, side by side
 #                       (reports/comparison.md)
 #   ./run.sh bench      the benchmark figures
@@ -59,6 +58,12 @@ setup() {
 COMPARED="chapter5 or chapter7 or persistence or sync"
 TUTORIAL="chapter4 or chapter5 or chapter6 or chapter7"
 STACKS=(heartbeat keepalived pacemaker)
+# `./run.sh test`'s second lane: the scenario families that run beside the chapters (in a lab
+# and a microVM of their own), about half of the namespace run's time.
+LANE="faults or sync or security"
+
+# start_lane / end_lane: a lane of runs beside the others (lab/runtime/lanes.sh; .ci/run uses it too)
+source lab/runtime/lanes.sh
 RELEASES=(bookworm trixie)
 
 ACTION=${1:-test}
@@ -67,21 +72,28 @@ case "$ACTION" in
     setup) setup ;;
     tutorial) setup; exec "$VENV/bin/pytest" scenarios/ --lab=netns -m "$TUTORIAL" "$@" ;;
     test) setup
-        # What CI runs, within its 90 minutes on a 2-core machine under TCG on a slow day: the
-        # harness unit tests on this machine (in the microVM they took 10 minutes instead of one);
-        # every scenario on namespaces (the tutorial's stack: chapters, families, faults and
-        # security; on a slow evening it took 63 minutes, so its microVM's watchdog is 80); the
-        # compared behaviours on keepalived; chapter 5 (the cluster up, the active and its standby
-        # as documented) on Pacemaker and on five Vagrant VMs (their bring-up counts against the
-        # first test's time limit: --timeout); then the comparison. Chapter 7 on Pacemaker and the
-        # Vagrant VMs and Debian 13 (its own image and kernel) do not fit beside them on a slow
-        # day (91-98 minutes measured): ./run.sh compare (every stack on both releases) and the
-        # nightly workflow (KVM) run them. README, "The two commands".
+        # What CI runs, within its 90 minutes on a 2-core machine under TCG: the harness unit tests
+        # on this machine; then two lanes at once, each microVM with one vCPU (one core each: two
+        # 2-vCPU microVMs at once were each 2.3-3.2x slower; one with one vCPU alone is 1.27x):
+        # every scenario on namespaces in two runs (the chapters and most families here, the
+        # faults, sync and security families in the other lane), keepalived's compared set here
+        # and Pacemaker's chapter 5 there; then chapter 5 on five Vagrant VMs (their bring-up
+        # counts against the first test's time limit: --timeout), then the comparison, which
+        # joins the two heartbeat runs into one column. README, "The two commands".
         status=0
         "$VENV/bin/pytest" tests/ "$@" || status=$?
-        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-timeout=4800 --lab-reports=reports/compare/heartbeat-bookworm "$@" || status=$?
+        export LVSLAB_VM_CPUS=1
+        beside() {
+            local rc=0
+            "$VENV/bin/pytest" scenarios/ --lab=netns --lab-timeout=4800 -m "$LANE" --lab-reports=reports/compare/heartbeat-bookworm-2 "$@" || rc=$?
+            "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=pacemaker -m chapter5 --lab-reports=reports/compare/pacemaker-bookworm "$@" || rc=$?
+            return $rc
+        }
+        start_lane beside "$@"
+        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-timeout=4800 -m "not ($LANE)" --lab-reports=reports/compare/heartbeat-bookworm "$@" || status=$?
         "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=keepalived -m "$COMPARED" --lab-reports=reports/compare/keepalived-bookworm "$@" || status=$?
-        "$VENV/bin/pytest" scenarios/ --lab=netns --lab-stack=pacemaker -m chapter5 --lab-reports=reports/compare/pacemaker-bookworm "$@" || status=$?
+        end_lane || status=$?
+        unset LVSLAB_VM_CPUS
         "$VENV/bin/pytest" scenarios/ --lab=vagrant -m chapter5 --lab-reports=reports/vagrant --timeout=3600 "$@" || status=$?
         "$VENV/bin/lvslab" compare || status=$?
         exit $status ;;

@@ -47,6 +47,8 @@ class Run:
     written: str = ""
     tests: dict[str, dict] = field(default_factory=dict)    # nodeid: {"outcome", "checks": [...]}
     figures: dict[str, dict[str, str]] = field(default_factory=dict)
+    homes: dict[str, Path] = field(default_factory=dict)  # a test's own run folder, when joined (joined())
+    parts: tuple[Path, ...] = ()  # the folders joined into this column
 
     @property
     def label(self) -> str:
@@ -79,6 +81,26 @@ def load_run(folder: Path | str) -> Run:
                        f"run the tests again with --lab-reports={folder}") from error
 
 
+def joined(runs: list[Run]) -> list[Run]:
+    """Runs of one stack × release that ran different tests (the two lanes of `./run.sh test`)
+    as one column, each test linking to its own run's report; runs that share a test stay apart."""
+    out: list[Run] = []
+    for run in runs:
+        same = next((r for r in out if (r.stack, r.release) == (run.stack, run.release)
+                     and not set(r.tests) & set(run.tests)), None)
+        if same is None:
+            out.append(run)
+            continue
+        figures = {section: dict(names) for section, names in same.figures.items()}
+        for section, names in run.figures.items():
+            figures.setdefault(section, {}).update(names)
+        homes = {**{t: same.homes.get(t, same.folder) for t in same.tests}, **{t: run.folder for t in run.tests}}
+        out[out.index(same)] = Run(same.folder, same.stack, same.release, max(same.written, run.written),
+                                   {**same.tests, **run.tests}, figures, homes,
+                                   (*(same.parts or (same.folder,)), run.folder))
+    return out
+
+
 def _short(test: str) -> str:
     """`scenarios/test_ch5_x.py::test_y` -> `test_ch5_x.py::test_y`."""
     file, _, rest = test.partition("::")
@@ -108,18 +130,22 @@ def _md(text: str) -> str:
 
 def comparison(runs: list[Run], out: Path | str = ".") -> tuple[str, str]:
     """The comparison as (markdown, HTML); links are relative to the folder `out` they are written to."""
+    runs = joined(runs)
     labels, tests, figures = _labels(runs), _tests(runs), _figures(runs)
-    links = [Path(os.path.relpath(run.folder / "tutorial-report.html", out)).as_posix() for run in runs]
+
+    def link(run: Run, test: str) -> str:
+        return Path(os.path.relpath(run.homes.get(test, run.folder) / "tutorial-report.html", out)).as_posix()
+
     differs = [(label, test, run.differs_notes(test)) for label, run in zip(labels, runs) for test in tests
                if run.verdict(test) == "differs" or run.differs_notes(test)]
 
-    def link_md(run: Run, link: str, test: str) -> str:
+    def link_md(run: Run, test: str) -> str:
         verdict = run.verdict(test)
-        return verdict if verdict == NOT_RUN else f"[{verdict}]({link})"
+        return verdict if verdict == NOT_RUN else f"[{verdict}]({link(run, test)})"
 
     md = ["# Comparison: the tutorial's checks by stack × release", "", HOW_TO_READ, "",
           "| test | " + " | ".join(_md(label) for label in labels) + " |", "|---|" + "---|" * len(runs)]
-    md += [f"| `{_md(_short(t))}` | " + " | ".join(link_md(r, link, t) for r, link in zip(runs, links)) + " |"
+    md += [f"| `{_md(_short(t))}` | " + " | ".join(link_md(r, t) for r in runs) + " |"
            for t in tests]
     md += ["", "## What differs", ""]
     md += [f"- {_md(label)}, `{_short(test)}`: {_md('; '.join(notes) or '(no note)')}" for label, test, notes in differs]
@@ -132,21 +158,22 @@ def comparison(runs: list[Run], out: Path | str = ".") -> tuple[str, str]:
                for section, name in figures]
     else:
         md += ["No run recorded a figure."]
-    md += ["", "Runs: " + "; ".join(f"{label}: {run.folder} (written {run.written})" for label, run in zip(labels, runs))]
+    md += ["", "Runs: " + "; ".join(f"{label}: {' + '.join(map(str, run.parts or (run.folder,)))} (written {run.written})"
+                                    for label, run in zip(labels, runs))]
 
     esc = html.escape
     colour = {"pass": "#1a7f37", "differs": "#0550ae", "fail": "#cf222e"}
 
-    def link_html(run: Run, link: str, test: str) -> str:
+    def link_html(run: Run, test: str) -> str:
         verdict = run.verdict(test)
         if verdict == NOT_RUN:
             return f"<td>{NOT_RUN}</td>"
-        return (f"<td><a href='{esc(link)}' style='color:{colour.get(verdict, '#57606a')};font-weight:bold'>"
+        return (f"<td><a href='{esc(link(run, test))}' style='color:{colour.get(verdict, '#57606a')};font-weight:bold'>"
                 f"{esc(verdict)}</a></td>")
 
     heads = "".join(f"<th>{esc(label)}</th>" for label in labels)
     rows = "".join(f"<tr><td><code>{esc(_short(t))}</code></td>"
-                   + "".join(link_html(r, link, t) for r, link in zip(runs, links)) + "</tr>" for t in tests)
+                   + "".join(link_html(r, t) for r in runs) + "</tr>" for t in tests)
     notes = "".join(f"<li>{esc(label)}, <code>{esc(_short(test))}</code>: {esc('; '.join(n) or '(no note)')}</li>"
                     for label, test, n in differs)
     figure_rows = "".join(f"<tr><td>{esc(f'{section}: {name}')}</td>"

@@ -22,6 +22,21 @@ from lab.wait import wait_until
 Command = str | Sequence[str]
 
 
+@dataclass
+class CommandCount:
+    """Every command this process ran in a node, and how long they took together (under TCG a
+    fork+exec costs 40-80 ms, so the count is where much of a run's time goes)."""
+    commands: int = 0
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        mean = self.seconds / self.commands * 1000 if self.commands else 0.0
+        return f"{self.commands} node commands, {self.seconds:.0f} s in all (mean {mean:.0f} ms)"
+
+
+counted = CommandCount()
+
+
 @dataclass(frozen=True)
 class Result:
     node: str
@@ -80,6 +95,8 @@ class Node(ABC):
             env: dict[str, str] | None = None) -> Result:
         interrupt.check()
         result = self._execute(as_shell(command), stdin=stdin, timeout=timeout, env=env or {})
+        counted.commands += 1
+        counted.seconds += result.seconds
         interrupt.check()
         return result
 

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from lab import evidence, interrupt, log, report_runs, stages
+from lab import evidence, interrupt, log, node, report_runs, stages
 from lab.cluster import STACK_NAMES, Cluster, load_cluster, node_names
 from lab.errors import LabError
 from lab.node import Node
@@ -300,6 +300,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report.header.append(f"pytest exit status {int(exitstatus)}")
         report.figures.update({title: f"{seconds:.1f} s" for title, seconds in log.timings
                                if title.startswith(("lab:", "stage ", "provisioning", "chapter"))})
+        report.figures["node commands run by the harness"] = node.counted.describe()
+        log.info(f"harness: {node.counted.describe()}")
         for path in report.write(reports_folder(config)):
             log.info(f"report: {path}")
         report_runs.point_latest(reports_folder(config))

@@ -156,3 +156,28 @@ def test_lvslab_compare_with_nothing_to_compare_says_what_to_run(tmp_path, monke
     assert "no run to compare" in err and "./run.sh compare" in err
     assert cli.main(["compare", "reports/runs/x"]) == 2
     assert "--lab-reports=reports/runs/x" in capsys.readouterr().err
+
+
+def test_the_two_lanes_of_one_stack_and_release_are_one_column_linking_each_test_to_its_run(tmp_path):
+    """./run.sh test runs the namespace scenarios in two lanes (two report folders): one column."""
+    chapters, families = TutorialReport(stack="heartbeat", release="bookworm"), TutorialReport(stack="heartbeat", release="bookworm")
+    _check(chapters, VIP, "the VIP is on loadb1", "PASS")
+    chapters.outcome(VIP, "passed", "call")
+    chapters.figure("5", "bring-up", "40 s")
+    _check(families, FAILOVER, "the VIP moves", "FAIL")
+    families.outcome(FAILOVER, "failed", "call")
+    families.figure("faults", "takeover", "50 s")
+    chapters.write_results(tmp_path / "heartbeat-bookworm")
+    families.write_results(tmp_path / "heartbeat-bookworm-2")
+    runs = [load_run(tmp_path / "heartbeat-bookworm"), load_run(tmp_path / "heartbeat-bookworm-2")]
+    md, page = comparison(runs, tmp_path)
+    assert "| test | heartbeat × bookworm |" in md  # one column, no folder in its heading
+    assert _row(md, "test_ch5_load_balancers.py::test_vip_on_the_active") == ["[pass](heartbeat-bookworm/tutorial-report.html)"]
+    assert _row(md, "test_ch7_further_testing.py::test_failover_moves_the_vip") == \
+        ["[fail](heartbeat-bookworm-2/tutorial-report.html)"]
+    assert "40 s" in md and "50 s" in md
+    assert "heartbeat-bookworm + " in md and "heartbeat-bookworm-2/tutorial-report.html" in page
+    # runs that share a test are not joined: they are two runs, told apart by their folder
+    chapters.write_results(tmp_path / "again")
+    md, _ = comparison(runs[:1] + [load_run(tmp_path / "again")], tmp_path)
+    assert "heartbeat × bookworm (heartbeat-bookworm)" in md and "heartbeat × bookworm (again)" in md

@@ -33,6 +33,7 @@ from lab.errors import LabError
 from lab.proc import owner_alive, owner_record, starttime
 from lab.node import Node, Result
 from lab.providers.base import POWERED_OFF, HttpReply, Lab, Provider
+from lab.providers.nodeshell import NodeShell, ShellGone
 from lab.runtime import detect, image
 from lab.runtime import libvirt_jail as jail
 
@@ -46,6 +47,9 @@ NODE_ENV = {
     "TERM": "dumb",
 }
 CLONE_NEWNET = 0x40000000
+# Node commands go through a shell kept inside each node (lab/providers/nodeshell.py);
+# LVSLAB_KEEP_SHELL=0 makes every command a process of its own, as before (to compare).
+KEEP_SHELL = os.environ.get("LVSLAB_KEEP_SHELL", "1") != "0"
 # HTTPS through the VIP reaches self-signed certificates made at provisioning: no CA to verify.
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -56,6 +60,23 @@ class NetnsNode(Node):
         super().__init__(spec)
         self.pid = pid
         self.crashed = False  # NetnsLab.crash: its pid is dead (and may be reused): nothing may enter it
+        self.frozen = False  # NetnsLab.freeze: a shell kept inside it is stopped too
+        self._shell: NodeShell | None = None  # lab/providers/nodeshell.py
+
+    def close_shell(self) -> None:
+        if self._shell is not None:
+            self._shell.close()
+            self._shell = None
+
+    def _kept_shell(self, stdin: bytes | None) -> NodeShell | None:
+        """The shell kept inside the node, when a command may use it now (lab/providers/nodeshell.py)."""
+        if stdin is not None or self.frozen or not KEEP_SHELL:
+            return None
+        if self._shell is not None and (self._shell.pid != self.pid or self._shell.proc.poll() is not None):
+            self.close_shell()  # booted again (a new init), or the shell died with its node
+        if self._shell is None:
+            self._shell = NodeShell(self._enter(), self.pid, NODE_ENV)
+        return self._shell
 
     def _enter(self) -> list[str]:
         return ["nsenter", "-t", str(self.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"]
@@ -66,6 +87,19 @@ class NetnsNode(Node):
     def _execute(self, script: str, *, stdin: bytes | None, timeout: float, env: dict[str, str]) -> Result:
         if self.crashed:  # a powered-off machine answers nothing
             return Result(self.name, script, 255, "", f"{self.name} {POWERED_OFF}", 0.0)
+        shell = self._kept_shell(stdin)
+        if shell is not None and shell.lock.acquire(blocking=False):
+            try:
+                started = time.monotonic()
+                rc, stdout, stderr = shell.run(script, timeout=timeout, env=env)
+                if rc == 124 and shell.proc.poll() is not None:
+                    self._shell = None
+                    stderr += f"\n[lvslab] killed after {timeout:.0f} s timeout"
+                return Result(self.name, script, rc, stdout, stderr, time.monotonic() - started)
+            except ShellGone:
+                self.close_shell()  # and run it the other way, below
+            finally:
+                shell.lock.release()
         argv = [*self._enter(), "/bin/sh", "-c", script]
         # Output goes to files, not pipes: a daemon started by the command keeps its
         # inherited stdout open forever, and reading a pipe to EOF would hang.
@@ -295,7 +329,11 @@ class NetnsLab(Lab):
     def freeze(self, node: str) -> int:
         """SIGSTOP each process of the node, its init too, until a pass finds none left running
         (a process may fork while we go). The kernel still works for the node: its addresses, ARP
-        answers and IPVS forwarding go on, as they would not on a hung host (a finding of its own)."""
+        answers and IPVS forwarding go on, as they would not on a hung host (a finding of its own).
+        The harness's kept shell leaves first: until the thaw each command is a process of its own."""
+        target = self.nodes[node]
+        target.frozen = True  # type: ignore[attr-defined]
+        target.close_shell()  # type: ignore[attr-defined]
         stopped: set[int] = set()
         for _ in range(20):
             fresh = [pid for pid in self.node_pids(node) if pid not in stopped]
@@ -315,6 +353,7 @@ class NetnsLab(Lab):
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
+        self.nodes[node].frozen = False  # type: ignore[attr-defined]
 
     def set_link(self, node: str, *, up: bool) -> None:
         """The node's port on the switch (the veth end named after it): the node sees NO-CARRIER."""
@@ -335,6 +374,7 @@ class NetnsLab(Lab):
         with self._netlink_lock:
             self.crashed.add(node)  # from now on it lists no address and runs nothing
         self.nodes[node].crashed = True  # type: ignore[attr-defined]
+        self.nodes[node].close_shell()  # type: ignore[attr-defined]
         self._drop_netlink(node)
         entry = self.state["nodes"][node]
         errors = destroy_recorded({"nodes": {node: entry}, "netns": [self.ns_name(node)]})
@@ -376,6 +416,8 @@ class NetnsLab(Lab):
         """Take away a node add_node made: off the LAN, every process killed, its namespaces gone."""
         if any(spec.name == name for spec in self.cluster.nodes):
             raise LabError(f"{name} is one of the cluster's nodes: crash it instead")
+        if name in self.nodes:
+            self.nodes[name].close_shell()  # type: ignore[attr-defined]
         with IPRoute(netns=self.ns_name("switch")) as sw:
             for port in sw.link_lookup(ifname=name):
                 sw.link("del", index=port)
@@ -408,6 +450,8 @@ class NetnsLab(Lab):
 
     # --- teardown ---------------------------------------------------------------------
     def destroy(self) -> None:
+        for each in self.nodes.values():
+            each.close_shell()  # type: ignore[attr-defined]
         if self._http is not None:
             self._http.shutdown(wait=False, cancel_futures=True)
         for pool in self._netlink.values():

@@ -119,6 +119,18 @@ def vm_argv(command: list[str], *, kernel: Path, disk: Path, rwdirs: list[Path],
     return argv + ["--exec", shlex.join(entry)]
 
 
+CPUS_ENV = "LVSLAB_VM_CPUS"
+
+
+def vm_cpus() -> int:
+    """The microVM's vCPUs: one per host core, or LVSLAB_VM_CPUS (under TCG each vCPU is a host
+    thread; fewer vCPUs leave cores to a second run beside it)."""
+    wanted = os.environ.get(CPUS_ENV, "")
+    if wanted and not (wanted.isdigit() and int(wanted) > 0):
+        raise LabError(f"{CPUS_ENV}={wanted!r} is not a number of vCPUs", f"set {CPUS_ENV}=1 (or unset it)")
+    return int(wanted) if wanted else os.cpu_count() or 2
+
+
 def serial_ports(ports: dict[str, Path]) -> tuple[str, ...]:
     """QEMU options for virtio-serial ports, each a unix socket on this machine (lvslab up's channels)."""
     options = ["-device virtio-serial-pci,id=lvsser"]
@@ -143,7 +155,7 @@ def _prepare(command: list[str], *, cwd: Path, rwdirs: list[Path], why: str, mem
            releases.RELEASE_ENV: releases.current().name,
            "PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     argv = vm_argv(command, kernel=kernel, disk=disk, python_disk=python_disk, rwdirs=rwdirs, memory=memory,
-                   cpus=os.cpu_count() or 2, env=env, extra_qemu=extra_qemu, kvm=acceleration.name == "kvm")
+                   cpus=vm_cpus(), env=env, extra_qemu=extra_qemu, kvm=acceleration.name == "kvm")
     log.info(f"microVM: {shlex.join(argv)}")
     vng_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     return argv, vng_env
