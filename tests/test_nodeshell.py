@@ -73,3 +73,10 @@ def test_a_dead_shell_is_said_so(shell):
     shell.close()
     with pytest.raises(ShellGone):
         shell.run("true", timeout=5, env={})
+
+
+def test_a_shell_killed_while_it_runs_a_command_says_so_and_the_command_is_not_run_again(shell, tmp_path):
+    marker = tmp_path / "runs"
+    with pytest.raises(ShellGone) as gone:
+        shell.run(f"echo once >> {marker}; kill -9 {shell.proc.pid}; sleep 5", timeout=10, env={})
+    assert gone.value.sent and marker.read_text() == "once\n"

@@ -96,8 +96,11 @@ class NetnsNode(Node):
                     self._shell = None
                     stderr += f"\n[lvslab] killed after {timeout:.0f} s timeout"
                 return Result(self.name, script, rc, stdout, stderr, time.monotonic() - started)
-            except ShellGone:
-                self.close_shell()  # and run it the other way, below
+            except ShellGone as gone:
+                self.close_shell()
+                if gone.sent:  # it may have run: never run it twice
+                    return Result(self.name, script, 255, "", f"[lvslab] {gone}", time.monotonic() - started)
+                # not sent: it runs the other way, below
             finally:
                 shell.lock.release()
         argv = [*self._enter(), "/bin/sh", "-c", script]

@@ -32,7 +32,12 @@ OUTPUTS = "/run/lvslab-shell"  # inside the node (its /run is a tmpfs of its own
 
 
 class ShellGone(Exception):
-    """The kept shell died or said something unexpected: the caller runs the command the other way."""
+    """The kept shell died or said something unexpected. `sent`: the command had reached it (and
+    may have run, in part), so it must not be run again the other way."""
+
+    def __init__(self, why: str, *, sent: bool = False) -> None:
+        super().__init__(why)
+        self.sent = sent
 
 
 class NodeShell:
@@ -73,6 +78,9 @@ class NodeShell:
         out, err = self._files(number)
         try:
             answer = self._answer(number, timeout)
+        except ShellGone as gone:
+            self.close()
+            raise ShellGone(f"{gone} while running the command", sent=True) from gone
         except BaseException:  # KeyboardInterrupt included: the command is killed, not left running
             self.kill_command()
             self.close()
