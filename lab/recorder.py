@@ -109,5 +109,7 @@ class Recorder:
         try:
             if kind is None:
                 self._collect_load()
+            else:  # a failed step: the load must not run on into what comes next
+                self.client.run(["touch", f"{self.out}.stop"])
         finally:
             self._halt()
