@@ -300,8 +300,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report.header.append(f"pytest exit status {int(exitstatus)}")
         report.figures.update({title: f"{seconds:.1f} s" for title, seconds in log.timings
                                if title.startswith(("lab:", "stage ", "provisioning", "chapter"))})
-        report.figures["node commands run by the harness"] = node.counted.describe()
-        log.info(f"harness: {node.counted.describe()}")
+        commands = node.counted.describe()
+        report.figures["node commands run by the harness"] = commands
+        log.info(f"harness: {commands}")
         for path in report.write(reports_folder(config)):
             log.info(f"report: {path}")
         report_runs.point_latest(reports_folder(config))

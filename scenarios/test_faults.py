@@ -68,8 +68,8 @@ DETECTION_SLACK = 2.0
 # Perl's start-up dominates and varies with the emulation's speed: g1's takeovers took 39-71 s;
 # on a slow evening (2026-11-27, one unloaded ldirectord start-up 15-21 s) 112-158 s, that is 5 to
 # 10 unloaded start-ups after detection. So the margin is measured on the standby just before the
-# fault, under the client's load: MARGIN (heartbeat's own steps) plus SLACK times three runs of `ldirectord ldirectord.cf
-# status`; never less than deadtime + MARGIN + 30 s.
+# fault, under the client's load: MARGIN (heartbeat's own steps) plus SLACK times three runs of
+# `ldirectord ldirectord.cf status`; never less than deadtime + MARGIN + 30 s.
 MARGIN = 60.0
 LDIRECTORD_RUNS = 3
 SLACK = 4.0

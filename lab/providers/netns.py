@@ -92,8 +92,7 @@ class NetnsNode(Node):
             try:
                 started = time.monotonic()
                 rc, stdout, stderr = shell.run(script, timeout=timeout, env=env)
-                if rc == 124 and shell.proc.poll() is not None:
-                    self._shell = None
+                if rc == 124 and shell.proc.poll() is not None:  # timed out: the shell is gone (_kept_shell replaces it)
                     stderr += f"\n[lvslab] killed after {timeout:.0f} s timeout"
                 return Result(self.name, script, rc, stdout, stderr, time.monotonic() - started)
             except ShellGone as gone:

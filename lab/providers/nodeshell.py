@@ -81,13 +81,11 @@ class NodeShell:
         except ShellGone as gone:
             self.close()
             raise ShellGone(f"{gone} while running the command", sent=True) from gone
-        except BaseException:  # KeyboardInterrupt included: the command is killed, not left running
-            self.kill_command()
+        except BaseException:  # KeyboardInterrupt included: the command is killed (close), not left running
             self.close()
             raise
         if answer is None:
-            self.kill_command()
-            self.close()
+            self.close()  # the timed-out command's process tree with it
             rc = 124
         else:
             rc = answer
