@@ -45,8 +45,8 @@ MARKERS = {
     "forwarding": "masquerading (NAT) and tunnelling (IPIP) besides direct routing",
     "tls": "HTTPS balanced at layer 4 through the VIP; TLS sessions with and without persistence",
     "sync": "LVS connection sync between the balancers, across failover",
-    "faults": "heartbeat killed, a balancer frozen, cut off or crashed, a real server crashed, measured as clients feel them",
-    "security": "heartbeat's authentication: authkeys' mode, and a rogue node on the LAN",
+    "faults": "heartbeat killed, a balancer frozen, cut off or crashed (also with the tutorial's timing), a real server crashed, the balancers partitioned, a lossy LAN, measured as clients feel them",
+    "security": "heartbeat's authentication: authkeys' mode, a rogue node on the LAN, what crc, md5 and sha1 each let in",
     "cli": "lvslab up/status/exec/shell/curl/fault/down, driven as a person would (starts its own lab)",
     "lifecycle": "the lab's own clean-up after Ctrl-C and hard kills (starts extra labs)",
 }

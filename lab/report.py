@@ -66,7 +66,7 @@ SECTIONS = {
     "forwarding": "Forwarding methods: direct routing, NAT, tunnelling",
     "tls": "HTTPS through the VIP (from the comments: can SSL sessions be balanced?)",
     "sync": "Connection sync across failover (LVSSyncDaemonSwap)",
-    "faults": "Faults: heartbeat killed, a balancer frozen, cut off or crashed, a real server crashed, as clients feel them",
+    "faults": "Faults: heartbeat killed, a balancer frozen, cut off or crashed, a real server crashed, the balancers partitioned, a lossy LAN, as clients feel them",
     "security": "Security: heartbeat's authentication",
     "invariants": "Invariants watched in every scenario (one VIP holder, no bad news in the logs)",
 }

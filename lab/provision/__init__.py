@@ -85,15 +85,15 @@ class Provisioner:
             with log.step(f"provisioning to stage {name}"):
                 scripts_of = stages[name]
                 jobs = [(node, scripts_of.get(node.spec.role, ())) for node in self.lab]
-                _in_parallel([lambda n=node, s=scripts: self._run_role_scripts(n, s) for node, scripts in jobs if scripts])
+                in_parallel([lambda n=node, s=scripts: self._run_role_scripts(n, s) for node, scripts in jobs if scripts])
             self.done.append(name)
 
     def run_on(self, nodes: Sequence[Node], script: str, *, settings: dict[str, str] | None = None) -> None:
         """One script on several nodes at once (e.g. the families' sessions.sh on both web nodes)."""
-        _in_parallel([lambda n=node: self.run_script(n, script, settings=settings) for node in nodes])
+        in_parallel([lambda n=node: self.run_script(n, script, settings=settings) for node in nodes])
 
 
-def _in_parallel(calls: list[Callable[[], object]]) -> None:
+def in_parallel(calls: list[Callable[[], object]]) -> None:
     """Run the calls in threads; the first failure is raised once all have ended."""
     if not calls:
         return
