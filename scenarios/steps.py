@@ -18,7 +18,14 @@ from lab.cluster import Cluster
 from lab.node import Node, Result
 from lab.report import TutorialReport
 from lab.stacks import stack_of
+from lab.checks.heartbeat import parse_ha_timing
+from lab.errors import LabError
+from lab.faults import kill_daemon
+from lab.provision import in_parallel
+from lab.readings import vip_holders
 from lab.stacks.base import STANDBY
+from lab.stages import ACTIVE_TIMEOUT, wait_for_real_servers
+from lab.wait import wait_until
 
 
 def check_standby_alive(tutorial: TutorialReport, cluster: Cluster, standby: Node, *, active: str,
@@ -209,3 +216,43 @@ def held_download(lab, *, source: str | None = None) -> Iterator[None]:
         yield
     finally:
         client.run(f"kill $(cat {pidfile}) && rm -f {pidfile}")
+
+
+def restart_pair(tutorial: TutorialReport, lab, chapter: str, why: str, before: str, *,
+                 kill: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
+    """HARNESS STEP: heartbeat started again on both balancers the way chapter 5 starts it: stopped
+    on both first (SIGKILLed on the nodes in `kill`, whose stop hangs), then started on both.
+    heartbeat reads its timers, and forgets its peers' generations, only when it starts (`reload`
+    re-reads authkeys alone). Then one VIP holder, its peer a live standby, every real server in
+    service, or a LabError. Returns the timers each heartbeat runs (cl_status hbparameter)."""
+    cluster, stack = lab.cluster, stack_of(lab.cluster)
+    balancers = [lab.node(n.name) for n in cluster.balancers]
+    in_parallel([lambda n=n: kill_daemon(n, "heartbeat") if n.name in kill else stack.stop(n) for n in balancers])
+    in_parallel([lambda n=n: stack.start(n) for n in balancers])
+
+    def one_active() -> tuple[bool, str]:
+        holders = vip_holders(lab)
+        if len(holders) != 1:
+            return False, f"VIP held by {holders}"
+        other = next(n for n in cluster.balancers if n.name != holders[0])
+        view = stack.read(lab.node(other.name), cluster.node(holders[0]))
+        return view.running and view.role == STANDBY and view.peer_seen, f"VIP on {holders}; {other.name}: {view}"
+
+    try:
+        seen = wait_until(one_active, timeout=ACTIVE_TIMEOUT, interval=3, what="one active and its standby")
+        wait_for_real_servers(lab)
+        verdict = "PASS"
+    except AssertionError as failure:
+        seen, verdict = str(failure), "ERROR"
+    running = {n.name: parse_ha_timing(n.run("for p in keepalive deadtime; do echo $p $(cl_status hbparameter -p $p); "
+                                             "done").stdout) for n in balancers}
+    stopped = "; ".join(f"{n.name}: " + ("kill -KILL heartbeat" if n.name in kill else "/etc/init.d/heartbeat stop")
+                        for n in balancers)
+    tutorial.record(chapter, f"HARNESS STEP: heartbeat started again on both balancers: {why}",
+                    ", ".join(n.name for n in balancers),
+                    f"{before}; {stopped}; /etc/init.d/heartbeat start (both); cl_status hbparameter",
+                    "(an operator's step, not a check)", f"{seen}\nrunning timers: {running}", verdict)
+    if verdict != "PASS":
+        raise LabError(f"heartbeat did not come back as one active and its standby ({why}): {seen}",
+                       "lvslab down; lvslab up")
+    return running

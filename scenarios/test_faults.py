@@ -44,16 +44,15 @@ import pytest
 from lab.readings import ipvs_table, vip_holders
 from lab.checks.heartbeat import HEARTBEAT_DEFAULTS, TIMERS, parse_ha_timing, parse_heartbeat_view
 from lab.errors import LabError
-from lab.provision import in_parallel
 from lab.plot import picture
 from lab.pytest_plugin import reports_folder
 from lab.recorder import Recorder
 from lab.stacks import stack_of
 from lab.stacks.base import ACTIVE, STANDBY
-from lab.stages import ACTIVE_TIMEOUT, wait_for_real_servers
+from lab.stages import wait_for_real_servers
 from lab.timeline import Event, figures
 from lab.wait import wait_until
-from scenarios.steps import check_standby_alive
+from scenarios.steps import check_standby_alive, restart_pair
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("chapter7_cluster", "one_active_afterwards")]
 
@@ -502,43 +501,6 @@ def test_active_node_crashed(request, tutorial, lab, faults, timers):
 
 
 
-def _restart_pair(tutorial, lab, provisioner, timing: str, settings: dict[str, str] | None) -> dict[str, dict[str, float]]:
-    """HARNESS STEP: chapter 4's ha.cf written again with `settings` and heartbeat started on both
-    balancers the way chapter 5 starts it (stopped on both first: heartbeat reads its timers only
-    when it starts; `reload` re-reads authkeys alone). Then one VIP holder, its peer a live
-    standby, every real server in service. Returns the timers each heartbeat now runs."""
-    cluster, stack = lab.cluster, stack_of(lab.cluster)
-    balancers = [lab.node(n.name) for n in cluster.balancers]
-    provisioner.run_on(balancers, "ch4-heartbeat.sh", settings=settings)
-    in_parallel([lambda n=n: stack.stop(n) for n in balancers])
-    in_parallel([lambda n=n: stack.start(n) for n in balancers])
-
-    def one_active():
-        holders = vip_holders(lab)
-        if len(holders) != 1:
-            return False, f"VIP held by {holders}"
-        other = next(n for n in cluster.balancers if n.name != holders[0])
-        view = stack.read(lab.node(other.name), cluster.node(holders[0]))
-        return view.running and view.role == STANDBY and view.peer_seen, f"VIP on {holders}; {other.name}: {view}"
-
-    try:
-        seen = wait_until(one_active, timeout=ACTIVE_TIMEOUT, interval=3, what="one active and its standby")
-        wait_for_real_servers(lab)
-        verdict = "PASS"
-    except AssertionError as failure:
-        seen, verdict = str(failure), "ERROR"
-    running = {n.name: parse_ha_timing(n.run("for p in keepalive deadtime; do echo $p $(cl_status hbparameter -p $p); "
-                                             "done").stdout) for n in balancers}
-    tutorial.record("faults", f"HARNESS STEP: both balancers restarted with {timing}",
-                    ", ".join(n.name for n in balancers),
-                    "ch4-heartbeat.sh; /etc/init.d/heartbeat stop (both), start (both); cl_status hbparameter",
-                    "(an operator's step, not a check)", f"{seen}\nrunning timers: {running}", verdict)
-    if verdict != "PASS":
-        raise LabError(f"heartbeat did not come back as one active and its standby with {timing}: {seen}",
-                       "lvslab down; lvslab up")
-    return running
-
-
 def test_active_node_crashed_with_the_tutorial_s_own_timing(request, tutorial, lab, faults, provisioner):
     """The crash again with the tutorial's ha.cf exactly: it sets no timer, so heartbeat's own
     defaults apply (HEARTBEAT_DEFAULTS: keepalive 1 s, deadtime 30 s, against the lab's 1 s and
@@ -547,8 +509,10 @@ def test_active_node_crashed_with_the_tutorial_s_own_timing(request, tutorial, l
     restarted only the standby saw the crash detected after the active's 10 s). Afterwards both get
     the lab's ha.cf back and are started again. Both restarts are HARNESS STEPs in the report."""
     untimed = {f"LAB_HB_{key.upper()}": "" for key in TIMERS}
+    balancers = [lab.node(n.name) for n in lab.cluster.balancers]
     try:
-        running = _restart_pair(tutorial, lab, provisioner, "the tutorial's ha.cf (no timer)", untimed)
+        provisioner.run_on(balancers, "ch4-heartbeat.sh", settings=untimed)
+        running = restart_pair(tutorial, lab, "faults", "the tutorial's ha.cf (no timer)", "ch4-heartbeat.sh")
         assert all(seen == HEARTBEAT_DEFAULTS for seen in running.values()), \
             f"with no timer in ha.cf heartbeat should run its defaults {HEARTBEAT_DEFAULTS}: {running}"
         title = "the active node crashed (power cut), the tutorial's timing (heartbeat's defaults)"
@@ -560,7 +524,9 @@ def test_active_node_crashed_with_the_tutorial_s_own_timing(request, tutorial, l
         left = faults.heal_all()
         if left:  # a node that did not come back cannot be given its ha.cf: say so
             raise LabError("the crashed balancer did not come back:\n" + "\n".join(left), "lvslab down; lvslab up")
-        _restart_pair(tutorial, lab, provisioner, "the lab's ha.cf (cluster.json's timers)", None)
+        provisioner.run_on(balancers, "ch4-heartbeat.sh")
+        restart_pair(tutorial, lab, "faults", "the lab's ha.cf (cluster.json's timers)", "ch4-heartbeat.sh")
+
 
 # A real server's failure: ldirectord on the active connects to each real server every
 # checkinterval and gives up after checktimeout; with quiescent=yes it then sets the server's
