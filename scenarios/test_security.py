@@ -221,7 +221,6 @@ def test_a_rogue_heartbeat_on_the_lan_needs_the_key(request, tutorial, lab, faul
 def _rogue_gone(tutorial, lab, faults, active, standby, presence, power) -> tuple[str, str]:
     """The rogue taken away, the standby powered on, its replay finding checked and the operator's
     repair made (also after a failed case: the next test needs a live standby)."""
-    cluster = lab.cluster
     # 6. The rogue taken away (its heartbeat dies with it: the active declares it dead and takes the
     #    VIP back), then the standby powered on.
     faults.heal(presence)

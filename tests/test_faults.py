@@ -150,3 +150,25 @@ def test_the_boot_of_a_crashed_netns_node_runs_its_rc_links_but_never_the_hardwa
 
     assert "/etc/rc2.d/S*" in BOOT and "S*networking" in BOOT and "S*procps" in BOOT
     assert "hwclock" not in BOOT
+
+
+def test_a_stopped_process_reads_as_frozen_and_a_gone_one_as_nothing():
+    import signal
+    import subprocess
+    import time
+    from lab.providers.netns import _process_state
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        os.kill(child.pid, signal.SIGSTOP)
+        for _ in range(50):
+            if _process_state(child.pid) == "T":
+                break
+            time.sleep(0.02)
+        assert _process_state(child.pid) == "T"
+        os.kill(child.pid, signal.SIGCONT)
+        time.sleep(0.1)
+        assert _process_state(child.pid) in ("S", "R")
+    finally:
+        child.kill()
+        child.wait()
+    assert _process_state(child.pid) == ""

@@ -162,6 +162,11 @@ class Lab(ABC):
         """Make the whole LAN lossy/slow with netem arguments (["loss", "30%"]); None: a clean LAN."""
         raise self._not_here("a lossy LAN", "fault")
 
+    def faults_in_place(self) -> list[str]:
+        """What the provider still sees broken, one line each (a frozen or crashed node, a port down
+        or isolated, netem on the LAN, a node that is not the cluster's): [] when none."""
+        raise self._not_here("reading the faults in place", "fault")
+
     def save_evidence(self, folder: Path) -> None:
         """Save what only the provider can see (a VM's serial console, ...) into folder."""
 

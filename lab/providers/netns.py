@@ -450,6 +450,32 @@ class NetnsLab(Lab):
             else:
                 _in_switch(self, ["tc", "qdisc", "replace", "dev", spec.name, "root", "netem", *netem])
 
+    def faults_in_place(self) -> list[str]:
+        """Read from the kernel, not from the harness's bookkeeping: node processes stopped (state
+        T), crashed nodes, and in the switch's namespace each port's state, bridge port isolation
+        and qdisc."""
+        left = [f"{name} is crashed (powered off)" for name in sorted(self.crashed)]
+        left += [f"{name} is not one of the cluster's nodes" for name in self.nodes
+                 if all(spec.name != name for spec in self.cluster.nodes)]
+        for name in self.nodes:
+            if name in self.crashed:
+                continue
+            stopped = [pid for pid in self.node_pids(name) if _process_state(pid) == "T"]
+            if stopped:
+                left.append(f"{name} has {len(stopped)} stopped processes (frozen)")
+        ports = json.loads(_switch_output(self, ["ip", "-j", "-d", "link", "show"]))
+        for port in ports:
+            if port.get("ifname") not in self.nodes:
+                continue
+            if "UP" not in port.get("flags", []):
+                left.append(f"{port['ifname']}'s switch port is down")
+            if port.get("linkinfo", {}).get("info_slave_data", {}).get("isolated"):
+                left.append(f"{port['ifname']}'s switch port is isolated")
+        for qdisc in json.loads(_switch_output(self, ["tc", "-j", "qdisc", "show"])):
+            if qdisc.get("kind") == "netem":
+                left.append(f"netem on {qdisc.get('dev')}'s switch port: {qdisc.get('options', {})}")
+        return left
+
     # --- teardown ---------------------------------------------------------------------
     def destroy(self) -> None:
         for each in self.nodes.values():
@@ -504,6 +530,23 @@ def _kmsg() -> list[tuple[int, str]]:
     finally:
         os.close(fd)
     return records
+
+
+def _switch_output(lab: NetnsLab, argv: list[str]) -> str:
+    result = subprocess.run(["nsenter", f"--net=/run/netns/{lab.ns_name('switch')}", "--", *argv],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise LabError(f"{' '.join(argv)} in the lab's switch failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def _process_state(pid: int) -> str:
+    """A process's state letter from /proc/PID/stat (T: stopped), "" once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def _in_switch(lab: NetnsLab, argv: list[str], *, missing_ok: bool = False) -> None:
