@@ -821,7 +821,7 @@ def test_lossy_and_slow_lan_flap_threshold(request, tutorial, lab, faults, timer
 IN_PLACE = pytest.StashKey[list]()
 
 
-@pytest.mark.xfail(strict=True, reason="fails on purpose with five faults in place: the next test checks they were undone")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="fails on purpose with five faults in place: the next test checks they were undone")
 def test_a_test_that_fails_with_faults_in_place(request, lab, faults):
     cluster = lab.cluster
     holders = vip_holders(lab)

@@ -82,3 +82,24 @@ def test_vagrant_faults_act_on_the_nodes_own_domain_and_lan_port():
     assert lab.jail.calls[-1] == ["bridge", "link", "set", "dev", "vnet5", "isolated", "on"]
     with pytest.raises(LabError, match="no single libvirt domain for webserver1"):
         lab.crash("webserver1")
+
+
+# `ip -j -d link show dev vnet5` (bridge port, isolated) and `tc -j qdisc show dev vnet5` (netem), as
+# iproute2 6.1 prints them (trimmed to the fields read)
+ISOLATED = '[{"ifname":"vnet5","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],' \
+           '"linkinfo":{"info_slave_kind":"bridge","info_slave_data":{"state":"forwarding","isolated":true}}}]'
+NETEM = '[{"kind":"netem","handle":"8001:","dev":"vnet5","root":true,"options":{"limit":1000,"loss-random":{"loss":0.3}}}]'
+
+
+def test_vagrant_reads_the_faults_still_in_place_from_libvirt_and_the_bridge():
+    lab = _vagrant_lab({"list": "main_webserver1\nmain_webserver2\nmain_loadb1\nmain_loadb2\nmain_client\n",
+                        "domiflist": DOMIFLIST, "domstate": "running\n", "domif-getlink": "vnet5 up\n",
+                        "ip": ISOLATED, "tc": NETEM})
+    left = lab.faults_in_place()
+    assert "loadb1's switch port is isolated" in left and any(line.startswith("netem on loadb1") for line in left)
+    lab.jail.answers.update({"domstate": "paused\n"})
+    assert lab.faults_in_place() == [f"{n.name}'s VM is paused" for n in lab.cluster.nodes]
+    lab.jail.answers.update({"domstate": "running\n", "domif-getlink": "vnet5 down\n", "ip": "[]", "tc": "[]"})
+    assert lab.faults_in_place() == [f"{n.name}'s LAN NIC has no carrier (domif-setlink down)" for n in lab.cluster.nodes]
+    lab.jail.answers.update({"domif-getlink": "vnet5 up\n"})
+    assert lab.faults_in_place() == []

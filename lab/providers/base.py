@@ -186,3 +186,16 @@ class Provider(ABC):
     @abstractmethod
     def create(self, cluster: Cluster, *, lab_name: str) -> Lab:
         """A Lab object for the cluster, not yet started."""
+
+
+def port_faults(name: str, links: list[dict], qdiscs: list[dict]) -> list[str]:
+    """What `ip -j -d link show` and `tc -j qdisc show` of a node's switch port (a veth end, a
+    VM's tap) say is still broken: the port down, bridge port isolation on, netem."""
+    left = []
+    for link in links:
+        if "UP" not in link.get("flags", []):
+            left.append(f"{name}'s switch port is down")
+        if link.get("linkinfo", {}).get("info_slave_data", {}).get("isolated"):
+            left.append(f"{name}'s switch port is isolated")
+    left += [f"netem on {name}'s switch port: {q.get('options', {})}" for q in qdiscs if q.get("kind") == "netem"]
+    return left

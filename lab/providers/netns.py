@@ -32,7 +32,7 @@ from lab.cluster import Cluster, NodeSpec
 from lab.errors import LabError
 from lab.proc import owner_alive, owner_record, starttime
 from lab.node import Node, Result
-from lab.providers.base import POWERED_OFF, HttpReply, Lab, Provider
+from lab.providers.base import POWERED_OFF, HttpReply, Lab, Provider, port_faults
 from lab.providers.nodeshell import NodeShell, ShellGone
 from lab.runtime import detect, image
 from lab.runtime import libvirt_jail as jail
@@ -463,17 +463,11 @@ class NetnsLab(Lab):
             stopped = [pid for pid in self.node_pids(name) if _process_state(pid) == "T"]
             if stopped:
                 left.append(f"{name} has {len(stopped)} stopped processes (frozen)")
-        ports = json.loads(_switch_output(self, ["ip", "-j", "-d", "link", "show"]))
-        for port in ports:
-            if port.get("ifname") not in self.nodes:
-                continue
-            if "UP" not in port.get("flags", []):
-                left.append(f"{port['ifname']}'s switch port is down")
-            if port.get("linkinfo", {}).get("info_slave_data", {}).get("isolated"):
-                left.append(f"{port['ifname']}'s switch port is isolated")
-        for qdisc in json.loads(_switch_output(self, ["tc", "-j", "qdisc", "show"])):
-            if qdisc.get("kind") == "netem":
-                left.append(f"netem on {qdisc.get('dev')}'s switch port: {qdisc.get('options', {})}")
+        links = json.loads(_switch_output(self, ["ip", "-j", "-d", "link", "show"]))
+        qdiscs = json.loads(_switch_output(self, ["tc", "-j", "qdisc", "show"]))
+        for name in self.nodes:
+            left += port_faults(name, [link for link in links if link.get("ifname") == name],
+                                [q for q in qdiscs if q.get("dev") == name])
         return left
 
     # --- teardown ---------------------------------------------------------------------

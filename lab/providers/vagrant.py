@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import json
 import os
 import re
 import secrets
@@ -27,7 +28,7 @@ from lab import log
 from lab.cluster import Cluster, NodeSpec
 from lab.errors import LabError
 from lab.node import Node, Result
-from lab.providers.base import HttpReply, Lab, Provider
+from lab.providers.base import HttpReply, Lab, Provider, port_faults
 from lab.provision import HERE as PROVISION_DIR
 from lab.runtime import accel, box, image
 from lab.runtime.cachelock import cache_lock
@@ -314,6 +315,24 @@ class VagrantLab(Lab):
                 self.jail.run(["tc", "qdisc", "del", "dev", tap, "root"], check=False)
             else:
                 self.jail.run(["tc", "qdisc", "replace", "dev", tap, "root", "netem", *netem], what=f"netem on {tap}")
+
+    def faults_in_place(self) -> list[str]:
+        """Read from libvirt and the LAN bridge in the jail: a VM paused (frozen) or shut off
+        (crashed), a LAN NIC without carrier, its tap isolated or under netem."""
+        left = []
+        for spec in self.cluster.nodes:
+            domain = self._domain(spec.name)
+            state = self._virsh("domstate", domain).strip()
+            if state != "running":
+                left.append(f"{spec.name}'s VM is {state}")
+                continue
+            tap, mac = self._lan_port(spec.name)
+            if self._virsh("domif-getlink", domain, mac).split()[-1:] != ["up"]:
+                left.append(f"{spec.name}'s LAN NIC has no carrier (domif-setlink down)")
+            links = json.loads(self.jail.run(["ip", "-j", "-d", "link", "show", "dev", tap]).stdout or "[]")
+            qdiscs = json.loads(self.jail.run(["tc", "-j", "qdisc", "show", "dev", tap]).stdout or "[]")
+            left += port_faults(spec.name, links, qdiscs)
+        return left
 
     def save_evidence(self, folder: Path) -> None:
         """Each VM's serial console (kernel and systemd messages, as libvirt logged them)."""
