@@ -95,10 +95,16 @@ class Matrix:
                   f"logged as rejected ({REJECTED})", ok)
 
     def heard(self, case: str, cluster_keys: str, rogue_keys: str) -> str:
+        """Heard: the active calls the rogue `active` in two readings in a row (a node that starts
+        goes init, up, active; a run of 2026-11-28 read "active" once, then "up")."""
+        readings: list[str] = []
+
+        def probe() -> tuple[bool, str]:
+            readings.append(_seen_by(self.active, self.standby))
+            return readings[-2:] == ["active", "active"], readings[-1]
+
         try:
-            seen = wait_until(lambda: (_seen_by(self.active, self.standby) == "active",
-                                       _seen_by(self.active, self.standby)),
-                              timeout=HEARD, interval=2, what=f"{self.active.name} to hear the rogue as {self.standby}")
+            seen = wait_until(probe, timeout=HEARD, interval=2, what=f"{self.active.name} to hear the rogue as {self.standby}")
             ok, said = True, f"{self.standby} seen as {seen}"
         except AssertionError as failure:
             ok, said = False, str(failure)
@@ -186,6 +192,8 @@ def test_a_rogue_heartbeat_on_the_lan_needs_the_key(request, tutorial, lab, faul
         rogue.succeed("/etc/init.d/heartbeat start", timeout=300)
         matrix.heard("crc (no key at all)", crc, crc)
         rogue.succeed("/etc/init.d/heartbeat stop", timeout=300)
+        wait_until(lambda: (_seen_by(active, standby.name) == "dead", _seen_by(active, standby.name)),
+                   timeout=HEARD, interval=2, what=f"{active.name} to see the rogue leave")
 
         # 5. The cluster's md5 and the right key: it joins, and can ask for everything.
         _set_keys(active, ours)
