@@ -314,7 +314,12 @@ class VagrantLab(Lab):
             if netem is None:
                 self.jail.run(["tc", "qdisc", "del", "dev", tap, "root"], check=False)
             else:
-                self.jail.run(["tc", "qdisc", "replace", "dev", tap, "root", "netem", *netem], what=f"netem on {tap}")
+                done = self.jail.run(["tc", "qdisc", "replace", "dev", tap, "root", "netem", *netem], check=False)
+                if done.returncode != 0:
+                    raise LabError(f"netem on {spec.name}'s tap {tap} failed: {done.stderr.strip()}"
+                                   + (" (this host's kernel has no sch_netem)" if "kind is unknown" in done.stderr else ""),
+                                   "modprobe sch_netem on the host, or run the lossy-LAN scenario with --lab=netns "
+                                   "(the microVM's Debian kernel has netem)")
 
     def faults_in_place(self) -> list[str]:
         """Read from libvirt and the LAN bridge in the jail: a VM paused (frozen) or shut off
