@@ -17,12 +17,12 @@ from lab.checks.ipvsadm import parse_stats, parse_table, table_differences
 from lab.cluster import Cluster
 from lab.node import Node, Result
 from lab.report import TutorialReport
-from lab.stacks import stack_of
 from lab.checks.heartbeat import parse_ha_timing
 from lab.errors import LabError
 from lab.faults import kill_daemon
 from lab.provision import in_parallel
 from lab.readings import vip_holders
+from lab.stacks import stack_of
 from lab.stacks.base import STANDBY
 from lab.stages import ACTIVE_TIMEOUT, wait_for_real_servers
 from lab.wait import wait_until
@@ -231,12 +231,8 @@ def restart_pair(tutorial: TutorialReport, lab, chapter: str, why: str, before: 
     in_parallel([lambda n=n: stack.start(n) for n in balancers])
 
     def one_active() -> tuple[bool, str]:
-        holders = vip_holders(lab)
-        if len(holders) != 1:
-            return False, f"VIP held by {holders}"
-        other = next(n for n in cluster.balancers if n.name != holders[0])
-        view = stack.read(lab.node(other.name), cluster.node(holders[0]))
-        return view.running and view.role == STANDBY and view.peer_seen, f"VIP on {holders}; {other.name}: {view}"
+        holder, seen = live_pair(lab)
+        return holder is not None, seen
 
     try:
         seen = wait_until(one_active, timeout=ACTIVE_TIMEOUT, interval=3, what="one active and its standby")
@@ -256,3 +252,17 @@ def restart_pair(tutorial: TutorialReport, lab, chapter: str, why: str, before: 
         raise LabError(f"heartbeat did not come back as one active and its standby ({why}): {seen}",
                        "lvslab down; lvslab up")
     return running
+
+
+def live_pair(lab) -> tuple[str | None, str]:
+    """(the VIP holder, what was seen) when one balancer alone holds the VIP and the other's stack
+    runs, sees it active and holds nothing (the standby check_standby_alive checks, read the same
+    way); (None, what was seen) otherwise."""
+    cluster, stack = lab.cluster, stack_of(lab.cluster)
+    holders = vip_holders(lab)
+    if len(holders) != 1:
+        return None, f"VIP held by {holders}"
+    other = next(n for n in cluster.balancers if n.name != holders[0])
+    view = stack.read(lab.node(other.name), cluster.node(holders[0]))
+    live = view.running and view.role == STANDBY and view.peer_seen
+    return (holders[0] if live else None), f"VIP on {holders}; {other.name}: {view}"

@@ -53,7 +53,7 @@ from lab.stacks.base import ACTIVE, STANDBY
 from lab.stages import wait_for_real_servers
 from lab.timeline import Event, figures
 from lab.wait import wait_until
-from scenarios.steps import check_standby_alive, restart_pair
+from scenarios.steps import check_standby_alive, live_pair, restart_pair
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("chapter7_cluster", "one_active_afterwards")]
 
@@ -361,18 +361,8 @@ def one_active_afterwards(request, lab, tutorial):
     if old_name is None:
         return
     old, cluster = lab.node(old_name), lab.cluster
-
-    stack = stack_of(cluster)
-
-    def live_standby(active: str) -> bool:
-        """The other balancer's stack runs, sees `active` active and holds nothing: the standby the
-        next test's `roles` checks (scenarios/steps.py, check_standby_alive), read the same way."""
-        other = next(n.name for n in cluster.balancers if n.name != active)
-        view = stack.read(lab.node(other), cluster.node(active))
-        return view.running and view.role == STANDBY and view.peer_seen
-
     holders = vip_holders(lab)
-    if len(holders) == 1 and live_standby(holders[0]):
+    if live_pair(lab)[0] is not None:  # one active and the standby the next test's `roles` checks
         return
     steps = ["/etc/init.d/heartbeat stop",
              f"/etc/ha.d/resource.d/IPaddr2 {cluster.vip}/{cluster.prefixlen}/{cluster.interface}/{cluster.broadcast} stop",
@@ -383,8 +373,8 @@ def one_active_afterwards(request, lab, tutorial):
     other = next(n.name for n in cluster.balancers if n.name != old_name)
 
     def handed_back():  # the other takes the resources over (minutes under TCG), old rejoins as standby
-        now = vip_holders(lab)
-        return now == [other] and live_standby(other), now
+        holder, seen = live_pair(lab)
+        return holder == other, seen
 
     try:
         wait_until(handed_back, timeout=300, interval=3, what=f"{other} alone active, {old_name} its standby")
@@ -499,7 +489,6 @@ def test_active_node_crashed(request, tutorial, lab, faults, timers):
     old, new, fault, _, _ = _outage(request, tutorial, lab, faults, timers, title=title, make_fault=faults.crash)
     _recovery(request, tutorial, lab, faults, fault, old, new, title=title,
               how=f"{old.name} powered on again (its rc links start heartbeat)")
-
 
 
 def test_active_node_crashed_with_the_tutorial_s_own_timing(request, tutorial, lab, faults, provisioner):

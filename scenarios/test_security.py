@@ -73,6 +73,11 @@ def _seen_by(active, name: str) -> str:
     return active.run(["cl_status", "nodestatus", name]).stdout.strip() or "(no answer)"
 
 
+def _is(seen: str, want: str) -> tuple[bool, str]:
+    """A probe's answer from one reading (read once: the status can change between two reads)."""
+    return seen == want, seen
+
+
 def _rejected(active) -> int:
     return int(active.run(f"grep -a -c -E '{REJECTED}' /var/log/ha-log").stdout.strip() or 0)
 
@@ -192,7 +197,7 @@ def test_a_rogue_heartbeat_on_the_lan_needs_the_key(request, tutorial, lab, faul
         rogue.succeed("/etc/init.d/heartbeat start", timeout=300)
         matrix.heard("crc (no key at all)", crc, crc)
         rogue.succeed("/etc/init.d/heartbeat stop", timeout=300)
-        wait_until(lambda: (_seen_by(active, standby.name) == "dead", _seen_by(active, standby.name)),
+        wait_until(lambda: _is(_seen_by(active, standby.name), "dead"),
                    timeout=HEARD, interval=2, what=f"{active.name} to see the rogue leave")
 
         # 5. The cluster's md5 and the right key: it joins, and can ask for everything.

@@ -2,12 +2,15 @@
 every fault still active is undone at teardown, newest first, one failure not stopping the rest."""
 
 import os
+import signal
+import subprocess
+import time
 
 import pytest
 
 from lab.errors import LabError
 from lab.faults import Faults, kill_daemon, restart_daemon
-from lab.providers.netns import pids_in_namespace
+from lab.providers.netns import _process_state, pids_in_namespace
 from tests.fakes import FakeLab, ScriptedNode
 
 
@@ -153,10 +156,6 @@ def test_the_boot_of_a_crashed_netns_node_runs_its_rc_links_but_never_the_hardwa
 
 
 def test_a_stopped_process_reads_as_frozen_and_a_gone_one_as_nothing():
-    import signal
-    import subprocess
-    import time
-    from lab.providers.netns import _process_state
     child = subprocess.Popen(["sleep", "30"])
     try:
         os.kill(child.pid, signal.SIGSTOP)

@@ -463,8 +463,8 @@ class NetnsLab(Lab):
             stopped = [pid for pid in self.node_pids(name) if _process_state(pid) == "T"]
             if stopped:
                 left.append(f"{name} has {len(stopped)} stopped processes (frozen)")
-        links = json.loads(_switch_output(self, ["ip", "-j", "-d", "link", "show"]))
-        qdiscs = json.loads(_switch_output(self, ["tc", "-j", "qdisc", "show"]))
+        links = json.loads(_in_switch(self, ["ip", "-j", "-d", "link", "show"]))
+        qdiscs = json.loads(_in_switch(self, ["tc", "-j", "qdisc", "show"]))
         for name in self.nodes:
             left += port_faults(name, [link for link in links if link.get("ifname") == name],
                                 [q for q in qdiscs if q.get("dev") == name])
@@ -526,14 +526,6 @@ def _kmsg() -> list[tuple[int, str]]:
     return records
 
 
-def _switch_output(lab: NetnsLab, argv: list[str]) -> str:
-    result = subprocess.run(["nsenter", f"--net=/run/netns/{lab.ns_name('switch')}", "--", *argv],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise LabError(f"{' '.join(argv)} in the lab's switch failed: {result.stderr.strip()}")
-    return result.stdout
-
-
 def _process_state(pid: int) -> str:
     """A process's state letter from /proc/PID/stat (T: stopped), "" once it is gone."""
     try:
@@ -543,13 +535,15 @@ def _process_state(pid: int) -> str:
         return ""
 
 
-def _in_switch(lab: NetnsLab, argv: list[str], *, missing_ok: bool = False) -> None:
+def _in_switch(lab: NetnsLab, argv: list[str], *, missing_ok: bool = False) -> str:
+    """Run argv in the lab's switch namespace; its output."""
     result = subprocess.run(["nsenter", f"--net=/run/netns/{lab.ns_name('switch')}", "--", *argv],
                             capture_output=True, text=True)
     if result.returncode != 0 and not (missing_ok and ("No such file" in result.stderr or "Cannot find" in result.stderr
                                                        or "Cannot delete qdisc with handle of zero" in result.stderr)):
         raise LabError(f"{' '.join(argv)} in the lab's switch failed: {result.stderr.strip()}",
                        "the kernel needs bridge port isolation (4.18+) and sch_netem")
+    return result.stdout
 
 
 class _SourceAdapter(requests.adapters.HTTPAdapter):
