@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import os
 import pty
 import select
@@ -28,7 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from lab import log, stages
+from lab import log, stages, wire
 from lab.cluster import load_cluster
 from lab.providers import get_provider
 from lab.providers.base import Lab
@@ -47,19 +46,19 @@ class Channel:
 
     def read_message(self, timeout: float | None = None) -> dict | None:
         """The next message; None at end of stream; TimeoutError if none came within `timeout`."""
-        while b"\n" not in self._buffer:
+        while True:
+            message, self._buffer = wire.next_message(self._buffer)
+            if message is not None:
+                return message
             if timeout is not None and not select.select([self.reader], [], [], timeout)[0]:
                 raise TimeoutError
             chunk = self.reader.read(65536)
             if not chunk:
                 return None
             self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
 
     def send(self, message: dict) -> None:
-        self.writer.write(json.dumps(message).encode() + b"\n")
-        self.writer.flush()
+        wire.send(self.writer, message)
 
 
 class Agent:

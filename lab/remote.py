@@ -19,6 +19,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import IO, Iterator
 
+from lab import wire
 from lab.cluster import Cluster, load_cluster
 from lab.errors import LabError
 from lab.node import Node, Result
@@ -82,16 +83,17 @@ class AgentClient:
                 break
 
     def _send(self, message: dict) -> None:
-        self.stream.write(json.dumps(message).encode() + b"\n")
+        wire.send(self.stream, message)
 
     def receive(self) -> dict:
-        while b"\n" not in self._buffer:
+        while True:
+            message, self._buffer = wire.next_message(self._buffer)
+            if message is not None:
+                return message
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise LabError("the lab's agent closed the channel", "see `lvslab status`; restart with `lvslab up`")
             self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
 
     def request(self, op: str, **arguments: object) -> dict:
         with self._lock:

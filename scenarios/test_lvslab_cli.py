@@ -7,6 +7,7 @@ independent means (`ip -j`, not the harness's parsers).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -79,6 +80,15 @@ def test_exec_prints_the_real_ipvs_table(lab_up):
     assert result.returncode == 0
     assert result.stdout.startswith("IP Virtual Server version 1.2.1 (size=4096)")
     assert lvslab("exec", "loadb2", "--", "false").returncode == 1
+
+
+def test_exec_prints_a_long_output_whole(lab_up):
+    """ldirectord (a perl script of some 150 KB) printed by `exec`, checked against the node's own
+    sha256sum: an answer longer than one write of the agent's channel arrives whole (lab/wire.py)."""
+    printed = lvslab("exec", "loadb1", "--", "cat", "/usr/sbin/ldirectord", timeout=120)
+    summed = lvslab("exec", "loadb1", "--", "sha256sum", "/usr/sbin/ldirectord").stdout.split()[0]
+    assert printed.returncode == 0 and len(printed.stdout) > 100_000, printed.stderr
+    assert hashlib.sha256(printed.stdout.encode()).hexdigest() == summed
 
 
 def test_curl_says_which_server_answered(lab_up):
