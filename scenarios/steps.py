@@ -196,8 +196,32 @@ def ask(lab, count: int, *, source: str | None = None, url: str | None = None) -
     url = url or f"http://{lab.cluster.vip}/"
     replies = [lab.http_get(url, timeout=5, source=source) for _ in range(count)]
     failed = [r.describe() for r in replies if not (r.ok and r.status == 200)]
-    assert not failed, f"requests to {url} from {source or 'the client'} failed: {failed}"
+    assert not failed, (f"requests to {url} from {source or 'the client'} failed: {failed}\n"
+                        + network_when_failed(lab))
     return [served_by(r.body) or "?" for r in replies]
+
+
+# Read at once when a request through the VIP failed. "No route to host" after ~3 s is a
+# neighbour (ARP) resolution that failed, on the client or on the director (which then answers
+# ICMP host-unreachable); the tables show which, and the message carries them into CI's output.
+NEIGHBOURS = "ip -s neigh show; tail -n 15 /var/log/lvslab-neigh.log 2>/dev/null"  # the log: netns-boot.sh
+NETWORK_READINGS = {"balancer": f"{NEIGHBOURS}; ipvsadm -L -n -c | grep -E '^pro|SYN|ESTABLISHED'",
+                    "realserver": NEIGHBOURS, "client": NEIGHBOURS}
+
+
+def network_when_failed(lab) -> str:
+    nodes = [(spec.name, command) for role, command in NETWORK_READINGS.items()
+             for spec in lab.cluster.by_role(role)]
+
+    def read(name: str, command: str) -> str:
+        try:
+            result = lab.node(name).run(command, timeout=20)
+            return f"--- {name}: {command}\n{result.stdout}{result.stderr}"
+        except LabError as error:
+            return f"--- {name}: {command}\ncould not be read: {error}"
+
+    return "the network right after the failure:\n" + "\n".join(
+        in_parallel([lambda n=name, c=command: read(n, c) for name, command in nodes]))
 
 
 @contextmanager

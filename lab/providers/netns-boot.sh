@@ -11,4 +11,7 @@ for conf in /usr/lib/tmpfiles.d/*.conf; do
 done
 # A syslog daemon, so logfacility local0 (heartbeat) and logfile="local0" (ldirectord) log somewhere.
 busybox syslogd -O /var/log/syslog
+# Every change of the neighbour (ARP) table, time-stamped: evidence for a request that failed with
+# "No route to host" (a resolution that failed) and what it was waiting for. Lab-only; reads only.
+ip -ts monitor neigh >> /var/log/lvslab-neigh.log 2>&1 &
 exec sleep infinity

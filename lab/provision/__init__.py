@@ -13,7 +13,7 @@ import concurrent.futures
 import io
 import tarfile
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 from lab import log
 from lab.errors import LabError
@@ -21,8 +21,12 @@ from lab.node import Node, Result
 from lab.providers.base import Lab
 from lab.stacks import Stack, stack_of
 
+T = TypeVar("T")
+
 HERE = Path(__file__).parent
 NODE_DIR = "/usr/local/lib/lvslab/provision"  # where the scripts live inside a node
+
+
 def plan(stack: Stack) -> dict[str, dict[str, tuple[str, ...]]]:
     """Which scripts each role runs at each stage, stages in order; the balancers' come from the stack."""
     return {
@@ -93,10 +97,11 @@ class Provisioner:
         in_parallel([lambda n=node: self.run_script(n, script, settings=settings) for node in nodes])
 
 
-def in_parallel(calls: list[Callable[[], object]]) -> None:
-    """Run the calls in threads; the first failure is raised once all have ended."""
+def in_parallel(calls: list[Callable[[], T]]) -> list[T]:
+    """Run the calls in threads; their results in order. The first failure is raised once all
+    have ended."""
     if not calls:
-        return
+        return []
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        for future in [pool.submit(call) for call in calls]:
-            future.result()
+        futures = [pool.submit(call) for call in calls]
+    return [future.result() for future in futures]
