@@ -21,11 +21,23 @@ REJOIN_TIMEOUT = 180
 
 def fail_over(lab: Lab, active: str, standby: str) -> float:
     """Stop the stack (heartbeat, keepalived) on `active`; the seconds until `standby` alone holds
-    the VIP and runs the virtual service."""
+    the VIP and runs the virtual service. Returns once the standby's own stack also says its
+    takeover is complete, as an operator waits before starting the old active again: heartbeat
+    started on the old active while the new one was still acquiring its resources (a slow CI
+    run: "T_STARTING received during takeover") left the new active in transition for good, and
+    `heartbeat stop` on it then hung (README, findings)."""
+    stack = stack_of(lab.cluster)
     started = time.monotonic()
-    stack_of(lab.cluster).stop(lab.node(active))
+    stack.stop(lab.node(active))
     wait_for_active(lab, standby, timeout=TAKEOVER_TIMEOUT)
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+
+    def complete() -> tuple[bool, str]:
+        view = stack.read(lab.node(standby), lab.cluster.node(active))
+        return view.role == ACTIVE, f"{standby}: {view.role}\n{view.said}"
+
+    wait_until(complete, timeout=TAKEOVER_TIMEOUT, interval=2, what=f"{stack.name} on {standby} to complete its takeover")
+    return seconds
 
 
 def rejoin(lab: Lab, node: str, active: str) -> None:
