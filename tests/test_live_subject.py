@@ -36,6 +36,19 @@ def test_heartbeat_view_of_a_stopped_heartbeat(golden):
     assert not refused.running
 
 
+def test_a_node_that_took_over_from_a_stopped_peer_reads_active():
+    """rscstatus is read also after nodestatus said dead (exit 1): failover waits for "all"."""
+    from lab.stacks import STACKS
+
+    cluster = load_cluster()
+    stack = STACKS["heartbeat"]
+    assert "nodestatus loadb1;" in stack.status_command(cluster.node("loadb1"))
+    view = stack.view(cluster.node("loadb2"), cluster.node("loadb1"), "Heartbeat is running on this machine.\ndead\nall\n")
+    assert (view.role, view.peer_seen) == ("active", False)
+    mid = stack.view(cluster.node("loadb2"), cluster.node("loadb1"), "Heartbeat is running on this machine.\ndead\ntransition\n")
+    assert mid.role == "unsettled"
+
+
 def test_heartbeat_view_rejects_other_text():
     with pytest.raises(ValueError):
         parse_heartbeat_view("sh: 1: cl_status: not found")
@@ -54,7 +67,7 @@ def test_the_standby_premise_passes_on_a_live_standby_and_fails_on_a_dead_one(go
 def test_the_standby_premise_fails_when_the_standby_does_not_see_the_active_or_holds_resources():
     cluster = load_cluster()
     # what loadb1 said once loadb2's heartbeat was killed: loadb2 dead, and it took loadb2's share too
-    lonely = "Heartbeat is running on this machine.\ndead\n"  # nodestatus exits 1 on dead: && stops there
+    lonely = "Heartbeat is running on this machine.\ndead\n"  # as before rscstatus was read after a dead peer
     with pytest.raises(AssertionError, match="should see loadb2 active and hold nothing itself; its own view: role unsettled, loadb2 seen active: False"):
         check_standby_alive(TutorialReport(), cluster, ScriptedNode("loadb1", [(1, lonely)]),
                                 active="loadb2", timeout=0)

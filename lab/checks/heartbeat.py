@@ -4,12 +4,12 @@ An absence on the hot-standby (no VIP, no ldirectord, an empty table) proves not
 heartbeat is dead: a dead standby shows the same absences. So the standby's checks first read
 its heartbeat's own view, in one command run on the standby:
 
-    $ cl_status hbstatus && cl_status nodestatus loadb1 && cl_status rscstatus
+    $ cl_status hbstatus && { cl_status nodestatus loadb1; cl_status rscstatus; }
     Heartbeat is running on this machine.      (or "... is stopped ...": exit 1, the rest is not run;
                                                 or "... is apparently running on this machine, but
                                                 refuses my connection": no view to read either)
     active                                     (loadb1 as this node's heartbeat sees it: active,
-                                                up, init, dead, ping)
+                                                up, init, dead (exit 1), ping)
     local                                      (what this node holds: none, local (its own share in
                                                 haresources, empty for loadb2), foreign, all,
                                                 transition)

@@ -28,7 +28,9 @@ class Heartbeat(Stack):
                          "/etc/ha.d/resource.d/LVSSyncDaemonSwap master status", "tail -n 200 /var/log/ha-log")
 
     def status_command(self, peer: NodeSpec) -> str:
-        return f"cl_status hbstatus && cl_status nodestatus {peer.name} && cl_status rscstatus"
+        # rscstatus also when nodestatus says dead (exit 1): a node that took over from a stopped
+        # peer says "all" (lab/failover.py waits for it)
+        return f"cl_status hbstatus && {{ cl_status nodestatus {peer.name}; cl_status rscstatus; }}"
 
     def view(self, node: NodeSpec, peer: NodeSpec, output: str) -> StackView:
         """rscstatus names what a node holds: "local" is the share haresources gives it, which is
