@@ -8,8 +8,10 @@ from pathlib import Path
 from lab.providers.base import Lab
 from lab.stacks import stack_of
 
+# Where a namespace node records its neighbour table's changes from boot (lab/providers/netns-boot.sh).
+NEIGHBOUR_LOG = "/var/log/lvslab-neigh.log"
 # A node booted by systemd (a Vagrant VM) logs to the journal, where a namespace node has syslogd.
-COMMON = ["ip addr", "ip route", "ip -s neigh", "tail -n 60 /var/log/lvslab-neigh.log 2>/dev/null", "ps -ef", "if [ -d /run/systemd/system ]; then journalctl -b -n 200 --no-pager; fi"]
+COMMON = ["ip addr", "ip route", "ip -s neigh", f"tail -n 60 {NEIGHBOUR_LOG} 2>/dev/null", "ps -ef", "if [ -d /run/systemd/system ]; then journalctl -b -n 200 --no-pager; fi"]
 BY_ROLE = {
     "balancer": ["ipvsadm -L -n", "ipvsadm -L -n -c", "ipvsadm -L --daemon", "tail -n 200 /var/log/syslog"],
     "realserver": ["sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce",

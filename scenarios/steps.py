@@ -19,6 +19,7 @@ from lab.node import Node, Result
 from lab.report import TutorialReport
 from lab.checks.heartbeat import parse_ha_timing
 from lab.errors import LabError
+from lab.evidence import NEIGHBOUR_LOG
 from lab.faults import kill_daemon
 from lab.provision import in_parallel
 from lab.readings import vip_holders
@@ -204,7 +205,7 @@ def ask(lab, count: int, *, source: str | None = None, url: str | None = None) -
 # Read at once when a request through the VIP failed. "No route to host" after ~3 s is a
 # neighbour (ARP) resolution that failed, on the client or on the director (which then answers
 # ICMP host-unreachable); the tables show which, and the message carries them into CI's output.
-NEIGHBOURS = "ip -s neigh show; tail -n 15 /var/log/lvslab-neigh.log 2>/dev/null"  # the log: netns-boot.sh
+NEIGHBOURS = f"ip -s neigh show; tail -n 15 {NEIGHBOUR_LOG} 2>/dev/null"
 NETWORK_READINGS = {"balancer": f"{NEIGHBOURS}; ipvsadm -L -n -c | grep -E '^pro|SYN|ESTABLISHED'",
                     "realserver": NEIGHBOURS, "client": NEIGHBOURS}
 
