@@ -477,16 +477,11 @@ def _returned(request, tutorial, lab, faults, fault, old, new, *, title: str, ho
     wins is reported, not asserted: auto_failback off does not decide it."""
     with Recorder(lab, duration=BASELINE + SPLIT_CONVERGE + SETTLED + AFTER_TAKEOVER + 10, rate=RATE) as rec:
         time.sleep(BASELINE)
-        marks = _log_mark(lab)
-        at = faults.heal(fault)
-        rec.timeline.events.append(Event(at, "recovery", old.name))
         rec.timeline.notes.update(recovery=how)
-        converged = _one_holder_again(rec, lab, after=at, timeout=SPLIT_CONVERGE)
+        at, converged, said = _heal_and_settle(rec, lab, faults, fault, who=old.name)
         time.sleep(AFTER_TAKEOVER)
         rec.stop_load()
     timeline = rec.timeline
-    said = _said_since(lab, marks)
-    timeline.notes["heartbeat said"] = said
     where = _save(request, timeline, "recovery", title=f"{title}: {how}")
     seen = figures(timeline, fault="recovery", new_active=new.name)
     two, nobody, holders = rec.windows_with_two_holders(after=at), _no_holder(timeline, at), vip_holders(lab)
@@ -677,6 +672,18 @@ def _said_since(lab, marks: dict[str, list[int] | None]) -> dict[str, list[str]]
             for name, sizes in marks.items() if sizes is not None}
 
 
+def _heal_and_settle(rec, lab, faults, fault, *, who: str) -> tuple[float, float | None, dict[str, list[str]]]:
+    """Undo `fault` (the heal) and watch the pair settle (_one_holder_again, SPLIT_CONVERGE):
+    (when it was healed, seconds until settled or None, what heartbeat said meanwhile)."""
+    marks = _log_mark(lab)
+    at = faults.heal(fault)
+    rec.timeline.events.append(Event(at, "recovery", who))
+    converged = _one_holder_again(rec, lab, after=at, timeout=SPLIT_CONVERGE)
+    said = _said_since(lab, marks)
+    rec.timeline.notes["heartbeat said"] = said
+    return at, converged, said
+
+
 def _said(said: dict[str, list[str]], last: int = 8) -> str:
     return "; ".join(f"{name}: " + (" | ".join(lines[-last:]) or "nothing") for name, lines in said.items())
 
@@ -789,15 +796,10 @@ def test_balancers_partitioned_from_each_other(request, tutorial, lab, faults, t
         sync = {n.name: n.run(["ipvsadm", "-L", "--daemon"]).stdout.strip() or "(none)" for n in (active, standby)}
         neigh = client.run(["ip", "neigh", "show", cluster.vip]).stdout.strip()
         sent_to = next((name for mac, name in macs.items() if mac in neigh), "neither balancer's MAC")
-        marks = _log_mark(lab)
-        at = faults.heal(fault)
-        rec.timeline.events.append(Event(at, "recovery", fault.node))
-        converged = _one_holder_again(rec, lab, after=at, timeout=SPLIT_CONVERGE)
+        at, converged, said = _heal_and_settle(rec, lab, faults, fault, who=fault.node)
         time.sleep(AFTER_TAKEOVER)
         rec.stop_load()
     timeline = rec.timeline
-    said = _said_since(lab, marks)
-    timeline.notes["heartbeat said"] = said
     where = _save(request, timeline, "partition", title=title)
     seen = figures(timeline, fault="fault", new_active=standby.name)
     two = rec.windows_with_two_holders(after=fault.at)
