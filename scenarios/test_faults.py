@@ -44,7 +44,8 @@ import pytest
 
 from lab.checks.http import served_by
 from lab.readings import ipvs_table, vip_holders
-from lab.checks.heartbeat import HEARTBEAT_DEFAULTS, TIMERS, parse_ha_timing, parse_heartbeat_view
+from lab.checks.heartbeat import (HEARTBEAT_DEFAULTS, TIMERS, heal_story, known_race, parse_ha_timing,
+                                  parse_heartbeat_view)
 from lab.errors import LabError
 from lab.plot import picture
 from lab.pytest_plugin import reports_folder
@@ -650,15 +651,6 @@ def _unsettled(timeline) -> str:
     return f"never; last seen: {timeline.notes.get('not settled', '?')}"
 
 
-# What heartbeat says in ha-log about how a healed split goes (read from the heal on, for the
-# report), and the one line that names the race a pair that never settles has shown so far.
-RECOVERY_WORDS = re.compile(r"T_STARTING received during takeover|returning after partition|Both machines own|"
-                            r"No one owns|Giving up all HA resources|All HA resources relinquished|"
-                            r"Initial resource acquisition complete|mach_down takeover complete|"
-                            r"remote resource transition completed|is dead|Heartbeat restart|Received shutdown notice")
-RACE = "T_STARTING received during takeover"
-
-
 def _log_mark(lab) -> dict[str, list[int] | None]:
     """Where each balancer's stack logs are now (Lab.log_sizes), to read what they say after."""
     logs = stack_of(lab.cluster).logs
@@ -666,10 +658,9 @@ def _log_mark(lab) -> dict[str, list[int] | None]:
 
 
 def _said_since(lab, marks: dict[str, list[int] | None]) -> dict[str, list[str]]:
-    """The RECOVERY_WORDS lines each balancer's stack logged since `marks`."""
+    """What each balancer's stack logged since `marks` about how the heal went (heal_story)."""
     logs = stack_of(lab.cluster).logs
-    return {name: [line.strip() for line in lab.logs_since(name, logs, sizes).splitlines() if RECOVERY_WORDS.search(line)]
-            for name, sizes in marks.items() if sizes is not None}
+    return {name: heal_story(lab.logs_since(name, logs, sizes)) for name, sizes in marks.items() if sizes is not None}
 
 
 def _heal_and_settle(rec, lab, faults, fault, *, who: str) -> tuple[float, float | None, dict[str, list[str]]]:
@@ -690,9 +681,9 @@ def _said(said: dict[str, list[str]], last: int = 8) -> str:
 
 def not_settled(lab, said: dict[str, list[str]], *, what: str) -> None:
     """A pair that did not settle after a heal (a thaw, a plugged cable, a healed partition, a
-    clean LAN). Where heartbeat's own words show the race (RACE in a balancer's ha-log since the
-    heal) or a balancer's resources are still "in transition", that is the FINDING of slow runs
-    (an expected failure, with the evidence); anything else fails the test.
+    clean LAN). Where heartbeat's own words show the race (TAKEOVER_RACE in a balancer's ha-log
+    since the heal) or a balancer's resources are still "in transition" (known_race), that is the
+    FINDING of slow runs (an expected failure, with the evidence); anything else fails the test.
 
     What a slow run's ha-logs showed (2026-12-04, three one-vCPU microVMs on two cores, one
     ldirectord start-up 75-95 s): healed, both heartbeats restart ("returning after partition").
@@ -709,13 +700,9 @@ def not_settled(lab, said: dict[str, list[str]], *, what: str) -> None:
     stack = stack_of(lab.cluster)
     views = {n.name: stack.read(lab.node(n.name), next(p for p in lab.cluster.balancers if p.name != n.name)).role
              for n in lab.cluster.balancers}
-    raced = [f"{name}: {line}" for name, lines in said.items() for line in lines if RACE in line]
-    stuck = [name for name, role in views.items() if role == UNSETTLED]
     evidence = f"{what}; roles now {views}; heartbeat said since the heal: {_said(said)}"
-    if raced or stuck:
-        pytest.xfail(f"FINDING, intermittent (slow runs): {evidence}. "
-                     + (f"The race's own words: {raced[:2]}. " if raced else "")
-                     + (f"In transition still: {stuck}." if stuck else ""))
+    if why := known_race(said, views, unsettled=UNSETTLED):
+        pytest.xfail(f"FINDING, intermittent (slow runs): {evidence}. The known race: {why[:3]}")
     raise AssertionError(f"the pair did not settle, and not by the known race: {evidence}")
 
 

@@ -67,3 +67,28 @@ def parse_ha_timing(text: str) -> dict[str, float]:
             value = words[1]
             found[words[0]] = float(value[:-2]) / 1000 if value.endswith("ms") else float(value)
     return found
+
+
+# How a healed split goes, in heartbeat's own words (ha-log): both heartbeats restart, one gives
+# up and sends its shutdown notice, the other takes everything over. TAKEOVER_RACE is the line of
+# the race that has kept pairs "in transition" past the fault tests' bound under TCG (README,
+# findings): a peer's T_STARTING arriving while this node's takeover runs.
+HEAL_WORDS = re.compile(r"T_STARTING received during takeover|returning after partition|Both machines own|"
+                        r"No one owns|Giving up all HA resources|All HA resources relinquished|"
+                        r"Initial resource acquisition complete|mach_down takeover complete|"
+                        r"remote resource transition completed|is dead|Heartbeat restart|Received shutdown notice|"
+                        r"Ignored standby message|received ip-request-resp")
+TAKEOVER_RACE = "T_STARTING received during takeover"
+
+
+def heal_story(text: str) -> list[str]:
+    """The lines of an ha-log excerpt that tell how a healed split went (HEAL_WORDS)."""
+    return [line.strip() for line in text.splitlines() if HEAL_WORDS.search(line)]
+
+
+def known_race(said: dict[str, list[str]], roles: dict[str, str], *, unsettled: str) -> list[str]:
+    """Why a pair that did not settle is the known race, if it is: each balancer's TAKEOVER_RACE
+    lines in what it said (heal_story), and each balancer whose stack is still `unsettled` (in
+    transition). Empty: not the known race (the caller fails the test)."""
+    lines = [f"{name}: {line}" for name, story in said.items() for line in story if TAKEOVER_RACE in line]
+    return lines + [f"{name} still in transition" for name, role in roles.items() if role == unsettled]
