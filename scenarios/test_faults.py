@@ -219,7 +219,7 @@ def _outage(request, tutorial, lab, faults, timers, *, make_fault, title: str):
     return active, standby, fault, timeline, two
 
 
-# What a heartbeat calls its resources while it acquires them (cl_status rscstatus).
+# The command whose answer says a takeover is complete (named in the report's figures).
 _STATUS_WORD = "cl_status rscstatus"
 
 
@@ -663,16 +663,24 @@ def _said_since(lab, marks: dict[str, list[int] | None]) -> dict[str, list[str]]
     return {name: heal_story(lab.logs_since(name, logs, sizes)) for name, sizes in marks.items() if sizes is not None}
 
 
-def _heal_and_settle(rec, lab, faults, fault, *, who: str) -> tuple[float, float | None, dict[str, list[str]]]:
-    """Undo `fault` (the heal) and watch the pair settle (_one_holder_again, SPLIT_CONVERGE):
+def _heal_and_settle(rec, lab, faults, fault, *, who: str, timeout: float = SPLIT_CONVERGE
+                     ) -> tuple[float, float | None, dict[str, list[str]]]:
+    """Undo `fault` (the heal) and watch the pair settle (_one_holder_again, within `timeout`):
     (when it was healed, seconds until settled or None, what heartbeat said meanwhile)."""
     marks = _log_mark(lab)
     at = faults.heal(fault)
     rec.timeline.events.append(Event(at, "recovery", who))
-    converged = _one_holder_again(rec, lab, after=at, timeout=SPLIT_CONVERGE)
+    converged = _one_holder_again(rec, lab, after=at, timeout=timeout)
     said = _said_since(lab, marks)
     rec.timeline.notes["heartbeat said"] = said
     return at, converged, said
+
+
+def _stack_roles(lab) -> dict[str, str]:
+    """Each balancer's role as its own stack says it now (ACTIVE, STANDBY, DOWN, UNSETTLED)."""
+    stack, balancers = stack_of(lab.cluster), lab.cluster.balancers
+    return {n.name: stack.read(lab.node(n.name), next(p for p in balancers if p.name != n.name)).role
+            for n in balancers}
 
 
 def _said(said: dict[str, list[str]], last: int = 8) -> str:
@@ -697,9 +705,7 @@ def not_settled(lab, said: dict[str, list[str]], *, what: str) -> None:
     so cl_status rscstatus says "transition" all along: the pair converges as slowly as the
     emulation runs Perl, past SPLIT_CONVERGE. Seen in 3 of 3 cut links and
     2 of 2 partitions in that run; the quick runs (two vCPUs alone) settled in 30-60 s."""
-    stack = stack_of(lab.cluster)
-    views = {n.name: stack.read(lab.node(n.name), next(p for p in lab.cluster.balancers if p.name != n.name)).role
-             for n in lab.cluster.balancers}
+    views = _stack_roles(lab)
     evidence = f"{what}; roles now {views}; heartbeat said since the heal: {_said(said)}"
     if why := known_race(said, views, unsettled=UNSETTLED):
         pytest.xfail(f"FINDING, intermittent (slow runs): {evidence}. The known race: {why[:3]}")
@@ -844,12 +850,10 @@ LAN_CALM = 240.0  # after the step that moved the VIP, its netem stays until no 
 def _stacks_calm(rec, lab, *, timeout: float) -> float | None:
     """When neither balancer's stack was in transition (heartbeat: rscstatus other than
     "transition", a takeover or a give-up under way), as a time; None if not within timeout."""
-    stack, cluster = stack_of(lab.cluster), lab.cluster
-    pairs = [(n, next(p for p in cluster.balancers if p.name != n.name)) for n in cluster.balancers]
 
-    def probe() -> tuple[bool, str]:
-        views = {n.name: stack.read(lab.node(n.name), peer) for n, peer in pairs}
-        return all(v.role != UNSETTLED for v in views.values()), {n: v.role for n, v in views.items()}
+    def probe() -> tuple[bool, dict[str, str]]:
+        roles = _stack_roles(lab)
+        return UNSETTLED not in roles.values(), roles
 
     try:
         wait_until(probe, timeout=timeout, interval=2, what="no balancer's stack in transition")
@@ -868,7 +872,7 @@ def test_lossy_and_slow_lan_flap_threshold(request, tutorial, lab, faults, timer
     with Recorder(lab, duration=BASELINE + LAN_STEP * len(LAN_STEPS) + SPLIT_CONVERGE + MARGIN, rate=10) as rec:
         time.sleep(BASELINE)
         request.node.faulted = active.name
-        first, calm = None, None
+        first, calm, said = None, None, {}
         for netem in LAN_STEPS:
             fault = faults.degrade_lan(netem)
             first = first or fault
@@ -882,16 +886,16 @@ def test_lossy_and_slow_lan_flap_threshold(request, tutorial, lab, faults, timer
                           f"{standby.name} declared {active.name} dead: {'no' if dead is None else f'{dead - fault.at:.0f} s in'}"))
             if moved:  # the LAN is cleaned only once no stack is mid-takeover (takeover_completed says why)
                 calm = _stacks_calm(rec, lab, timeout=LAN_CALM)
-                marks = _log_mark(lab)
-            end = faults.heal(fault)
-            if moved:
+                _, converged, said = _heal_and_settle(rec, lab, faults, fault, who="lan",
+                                                      timeout=SPLIT_CONVERGE + MARGIN)
                 break
-        rec.timeline.events.append(Event(end, "recovery", "lan"))
-        converged = _one_holder_again(rec, lab, after=end, timeout=SPLIT_CONVERGE + MARGIN) if moved else 0.0
+            end = faults.heal(fault)
+        else:  # the VIP never moved: nothing to settle
+            rec.timeline.events.append(Event(end, "recovery", "lan"))
+            rec.timeline.notes["heartbeat said"] = said
+            converged = 0.0
         rec.stop_load()
     timeline = rec.timeline
-    said = _said_since(lab, marks) if moved else {}
-    timeline.notes["heartbeat said"] = said
     where = _save(request, timeline, "lan", title=title)
     threshold = next((name for name, moved, _ in steps if moved), None)
     early = [(name, what) for name, moved, what in steps
