@@ -107,8 +107,9 @@ class Agent:
                 elif verb in ("partition", "heal-partition"):
                     self.lab.isolate(node.split(","), on=verb == "partition")
                     channel.send({"id": rid, "done": True})
-                elif verb == "lan":  # node: netem's arguments, or "clean"
-                    self.lab.shape_lan(None if node == "clean" else node.split())
+                elif verb == "lan":  # node: netem's arguments, or "clean"; "ports": whose only (comma-separated)
+                    ports = request.get("ports")
+                    self.lab.shape_lan(None if node == "clean" else node.split(), ports.split(",") if ports else None)
                     channel.send({"id": rid, "done": True})
                 else:
                     channel.send({"id": rid, "agent_error": f"unknown fault {verb!r}"})

@@ -200,17 +200,18 @@ def curl(name: str, path: str) -> int:
 
 
 # lab/faults.py's verbs, by hand: no registry undoes them; the opposite verb does (thaw, link-up,
-# boot, heal-partition, lan with "clean"). For partition NODE is "loadb1,loadb2"; for lan it is
-# netem's arguments ("loss 30%", "delay 200ms 50ms") or "clean".
+# boot, heal-partition, lan with "clean", hear, resume-heartbeat). For partition NODE is
+# "loadb1,loadb2"; for lan it is netem's arguments ("loss 30%", "delay 200ms 50ms") or "clean".
 LAB_FAULTS = ("kill-heartbeat", "kill-ldirectord", "kill-apache2", "freeze", "thaw", "link-down", "link-up",
-              "crash", "boot", "partition", "heal-partition", "lan")
+              "crash", "boot", "partition", "heal-partition", "lan", "deafen", "hear",
+              "stall-heartbeat", "resume-heartbeat")
 FAULT_VERBS = (*FAULTS, *LAB_FAULTS)
 
 
 def fault(name: str, verb: str, node: str) -> int:
     if verb in FAULTS:
         return run(name, node, [FAULTS[verb]])
-    from lab.faults import kill_daemon
+    from lab.faults import kill_daemon, resume_daemon, stall_daemon
 
     lab = connect(name)
     try:
@@ -227,6 +228,14 @@ def fault(name: str, verb: str, node: str) -> int:
         elif verb in ("partition", "heal-partition"):
             lab.isolate(node.split(","), on=verb == "partition")
             print(f"{node}: {'partitioned from each other' if verb == 'partition' else 'partition healed'}")
+        elif verb in ("deafen", "hear"):
+            lab.shape_lan(["loss", "100%"] if verb == "deafen" else None, [node])
+            print(f"{node}: {'hears nothing from the LAN (what it sends goes out)' if verb == 'deafen' else 'hears the LAN again'}")
+        elif verb == "stall-heartbeat":
+            print(f"{node}: heartbeat's master control process stopped (pid {stall_daemon(lab.node(node), 'heartbeat')})")
+        elif verb == "resume-heartbeat":
+            resume_daemon(lab.node(node), "heartbeat")
+            print(f"{node}: heartbeat's master control process running again")
         elif verb == "lan":
             lab.shape_lan(None if node == "clean" else node.split())
             print(f"LAN: {'clean' if node == 'clean' else 'netem ' + node}")

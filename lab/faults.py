@@ -7,6 +7,8 @@
     faults.crash("loadb1")                        # power cut; undone by booting it (its rc links)
     faults.partition(["loadb1", "loadb2"])        # the two lose each other, nobody else
     faults.degrade_lan(["loss", "30%"])           # netem on the whole LAN
+    faults.deafen("loadb2")                       # it hears nothing; what it sends goes out (one-way loss)
+    faults.stall("loadb2", "heartbeat")           # its master control process stopped, its helpers not
     faults.heal(fault)                            # undo one (a scenario's real recovery step)
     faults.heal_all()                             # undo whatever is still active (the fixture's finalizer)
 
@@ -64,6 +66,33 @@ def kill_daemon(node: Node, daemon: str) -> list[int]:
     if survivors:
         raise LabError(f"{daemon} processes {survivors} on {node.name} survived SIGKILL")
     return pids
+
+
+# A daemon stalled, not dead (a hung disk, swap, a starved CPU): its main process stopped, its
+# helpers still running. heartbeat's master control process decides everything; its read and
+# write children go on moving packets, so what arrives meanwhile waits for it, and it sends nothing.
+MAIN_PROCESS = {"heartbeat": "heartbeat: master control process"}
+
+
+def _main_pattern(daemon: str) -> str:
+    if daemon not in MAIN_PROCESS:
+        raise LabError(f"no main process known for {daemon!r} to stall", f"one of {sorted(MAIN_PROCESS)}")
+    return f"^{MAIN_PROCESS[daemon]}"
+
+
+def stall_daemon(node: Node, daemon: str) -> int:
+    """SIGSTOP `daemon`'s main process alone (MAIN_PROCESS); its pid."""
+    pids = node.run(["pgrep", "-f", _main_pattern(daemon)]).stdout.split()
+    if len(pids) != 1:
+        raise AssertionError(f"{daemon} on {node.name}: {len(pids)} processes {MAIN_PROCESS[daemon]!r} {pids}, "
+                             "not one to stall")
+    node.succeed(["kill", "-STOP", pids[0]])
+    return int(pids[0])
+
+
+def resume_daemon(node: Node, daemon: str) -> None:
+    """SIGCONT `daemon`'s main process (gone meanwhile: nothing to undo)."""
+    node.run(["pkill", "-CONT", "-f", _main_pattern(daemon)])
 
 
 def restart_daemon(node: Node, daemon: str) -> None:
@@ -131,6 +160,21 @@ class Faults:
         at = time.time()
         self.lab.shape_lan(netem)
         return self._register("LAN " + " ".join(netem), "lan", at, lambda: self.lab.shape_lan(None))
+
+    def deafen(self, node: str) -> Fault:
+        """The node hears nothing from the LAN (netem loss 100% on its switch port's way out);
+        what it sends still reaches everyone: a one-way loss."""
+        at = time.time()
+        self.lab.shape_lan(["loss", "100%"], nodes=[node])
+        return self._register("deaf", node, at, lambda: self.lab.shape_lan(None, nodes=[node]),
+                              "every frame to it lost")
+
+    def stall(self, node: str, daemon: str) -> Fault:
+        """`daemon`'s main process stopped (SIGSTOP), its helpers running on; SIGCONT when undone."""
+        at = time.time()
+        pid = stall_daemon(self.lab.node(node), daemon)
+        return self._register(f"stall {daemon}", node, at, lambda: resume_daemon(self.lab.node(node), daemon),
+                              f"pid {pid} stopped")
 
     def rogue(self, spec: NodeSpec) -> tuple[Node, Fault]:
         """A node that is not the cluster's on its LAN (security scenarios); taken away when undone."""

@@ -189,9 +189,10 @@ class RemoteLab(Lab):
         assert self.client is not None
         self.client.request("fault", verb="partition" if on else "heal-partition", node=",".join(nodes))
 
-    def shape_lan(self, netem: list[str] | None) -> None:
+    def shape_lan(self, netem: list[str] | None, nodes: list[str] | None = None) -> None:
         assert self.client is not None
-        self.client.request("fault", verb="lan", node=" ".join(netem) if netem else "clean")
+        self.client.request("fault", verb="lan", node=" ".join(netem) if netem else "clean",
+                            **({"ports": ",".join(nodes)} if nodes else {}))
 
     def status(self) -> dict:
         assert self.client is not None

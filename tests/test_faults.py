@@ -9,7 +9,7 @@ import time
 import pytest
 
 from lab.errors import LabError
-from lab.faults import Faults, kill_daemon, restart_daemon
+from lab.faults import Faults, kill_daemon, restart_daemon, resume_daemon, stall_daemon
 from lab.providers.netns import _process_state, pids_in_namespace
 from tests.fakes import FakeLab, ScriptedNode
 
@@ -45,8 +45,8 @@ class FaultyLab(FakeLab):
     def isolate(self, nodes: list[str], *, on: bool) -> None:
         self.calls.append(f"isolate {'on' if on else 'off'} {' '.join(nodes)}")
 
-    def shape_lan(self, netem: list[str] | None) -> None:
-        self.calls.append(f"netem {' '.join(netem) if netem else 'off'}")
+    def shape_lan(self, netem: list[str] | None, nodes: list[str] | None = None) -> None:
+        self.calls.append(f"netem {' '.join(netem) if netem else 'off'}" + (f" on {' '.join(nodes)}" if nodes else ""))
 
 
 def test_kill_sends_sigkill_to_every_process_of_the_daemon_and_checks_they_are_gone():
@@ -78,6 +78,34 @@ def test_undoing_a_kill_starts_the_daemon_only_if_it_is_not_running_again():
     dead = ScriptedNode("loadb1", [(1, ""), (0, "Starting High-Availability services: Done.")])
     restart_daemon(dead, "heartbeat")
     assert dead.commands == ["pgrep -x heartbeat", "/etc/init.d/heartbeat start"]
+
+
+def test_stall_stops_heartbeat_s_master_control_process_alone_and_resume_continues_it():
+    node = ScriptedNode("loadb2", [(0, "933\n"), (0, "")])
+    assert stall_daemon(node, "heartbeat") == 933
+    assert node.commands == ["pgrep -f '^heartbeat: master control process'", "kill -STOP 933"]
+    resume_daemon(node, "heartbeat")
+    assert node.commands[-1] == "pkill -CONT -f '^heartbeat: master control process'"
+
+
+def test_stalling_needs_exactly_one_main_process_and_a_known_daemon():
+    with pytest.raises(AssertionError, match="0 processes"):
+        stall_daemon(ScriptedNode("loadb2", [(1, "")]), "heartbeat")
+    with pytest.raises(LabError, match="no main process known"):
+        stall_daemon(ScriptedNode("loadb2", [(0, "1\n")]), "apache2")
+
+
+def test_a_deaf_node_and_a_stalled_daemon_are_undone_by_their_own_inverse():
+    lab = FaultyLab()
+    lab.nodes["loadb2"] = node = ScriptedNode("loadb2", [(0, "933\n"), (0, "")])
+    faults = Faults(lab)
+    deaf = faults.deafen("loadb2")
+    stalled = faults.stall("loadb2", "heartbeat")
+    assert (deaf.describe(), stalled.describe()) == ("deaf on loadb2 (every frame to it lost)",
+                                                      "stall heartbeat on loadb2 (pid 933 stopped)")
+    assert faults.heal_all() == []
+    assert lab.calls == ["netem loss 100% on loadb2", "netem off on loadb2"]
+    assert node.commands[-1] == "pkill -CONT -f '^heartbeat: master control process'"
 
 
 def test_heal_all_undoes_every_active_fault_newest_first():

@@ -92,3 +92,66 @@ def known_race(said: dict[str, list[str]], roles: dict[str, str], *, unsettled: 
     transition). Empty: not the known race (the caller fails the test)."""
     lines = [f"{name}: {line}" for name, story in said.items() for line in story if TAKEOVER_RACE in line]
     return lines + [f"{name} still in transition" for name, role in roles.items() if role == unsettled]
+
+
+# A split that heartbeat never heals: its late-heartbeat path (heartbeat 3.0.6, heartbeat.c,
+# HBDoMsg_T_STATUS). A peer's status packet handled more than deadtime after the one before, when
+# check_for_timeouts() has not yet declared the peer dead (packets are read at a higher priority
+# than the timeout poll, PRI_READPKT over PRI_POLL, and the poll runs only when the main loop
+# wakes), makes heartbeat call mark_node_dead() (the peer's resources are taken over) and then,
+# from that same packet, "Status update ...: status active". The healed-partition restart
+# (should_drop_message: a status packet from a peer whose status is "dead", "returning after
+# partition") was checked before the peer was dead, so it never runs: neither heartbeat restarts,
+# both keep the resources, and AuditResources() only logs "Both machines own our resources!".
+_STAMP = re.compile(r"^(?P<month>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<clock>\d\d:\d\d:\d\d) ")
+_LATE = re.compile(r"CRIT: Late heartbeat: Node (?P<peer>\S+): interval \d+ ms \(> deadtime\)")
+_DEAD = re.compile(r"WARN: node (?P<peer>\S+): is dead")
+_ALIVE = re.compile(r"Status update for node (?P<peer>\S+): status (?:active|up)\b")
+_RETURNING = re.compile(r"Cluster node (?P<peer>\S+) returning after partition")
+# what a heal starts with on either node: the partition seen, or a heartbeat restarting
+_HEALING = re.compile(r"returning after partition|Heartbeat restart triggered|Heartbeat shutdown in progress")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+SILENT_REJOIN = ("CRIT: Late heartbeat: Node X: interval N ms (> deadtime)", "WARN: node X: is dead",
+                 "Status update for node X: status active")
+
+
+def _stamp(line: str) -> tuple[int, int, str] | None:
+    """When heartbeat logged the line (its own `Dec 04 22:03:12` prefix); None for other lines."""
+    found = _STAMP.match(line)
+    return None if not found else (_MONTHS.index(found["month"]), int(found["day"]), found["clock"])
+
+
+def silent_rejoins(text: str) -> list[list[str]]:
+    """Each place in an ha-log where heartbeat took the late-heartbeat path (SILENT_REJOIN: its
+    three lines about one peer, in order, with only other lines of that takeover between) and no
+    "returning after partition" about that peer came just before it (the heal of a real
+    partition takes that path too, after its restart has been set off)."""
+    found: list[list[str]] = []
+    lines = [line.strip() for line in text.splitlines() if _stamp(line.strip())]
+    for i, line in enumerate(lines):
+        late = _LATE.search(line)
+        if not late or any(_RETURNING.search(before) and late["peer"] in before for before in lines[max(0, i - 8):i]):
+            continue
+        dead = next((j for j in range(i + 1, min(i + 6, len(lines))) if _DEAD.search(lines[j])), None)
+        if dead is None or _DEAD.search(lines[dead])["peer"] != late["peer"]:
+            continue
+        alive = next((j for j in range(dead + 1, min(dead + 8, len(lines))) if _ALIVE.search(lines[j])), None)
+        if alive is not None and _ALIVE.search(lines[alive])["peer"] == late["peer"]:
+            found.append([lines[i], lines[dead], lines[alive]])
+    return found
+
+
+def lasting_split(logs: dict[str, str]) -> list[str]:
+    """Why a pair that stays split is heartbeat's unhealed late-heartbeat split, if it is: the
+    last silent rejoin in any balancer's ha-log (silent_rejoins), when neither balancer logged a
+    heal (_HEALING) after it, and each "Both machines own ..." logged after it. Empty: not that
+    (the caller fails the test or looks further). `logs`: each balancer's ha-log since the fault."""
+    rejoins = [(_stamp(seen[0]), name, seen) for name, text in logs.items() for seen in silent_rejoins(text)]
+    if not rejoins:
+        return []
+    when, name, seen = max(rejoins)
+    after = [(other, line.strip()) for other, text in logs.items() for line in text.splitlines()
+             if (stamp := _stamp(line.strip())) is not None and stamp >= when]
+    if any(_HEALING.search(line) for _, line in after):
+        return []
+    return [f"{name}: {line}" for line in seen] + [f"{other}: {line}" for other, line in after if "Both machines own" in line]

@@ -158,8 +158,9 @@ class Lab(ABC):
         """Cut (on) or mend the links between these nodes only; each still reaches every other node."""
         raise self._not_here("partitions", "fault")
 
-    def shape_lan(self, netem: list[str] | None) -> None:
-        """Make the whole LAN lossy/slow with netem arguments (["loss", "30%"]); None: a clean LAN."""
+    def shape_lan(self, netem: list[str] | None, nodes: list[str] | None = None) -> None:
+        """Make the whole LAN lossy/slow with netem arguments (["loss", "30%"]); None: a clean LAN.
+        With `nodes`, only what the LAN delivers to those nodes (their ports' way out)."""
         raise self._not_here("a lossy LAN", "fault")
 
     def faults_in_place(self) -> list[str]:

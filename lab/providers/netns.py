@@ -440,11 +440,14 @@ class NetnsLab(Lab):
         for node in nodes:
             _in_switch(self, ["bridge", "link", "set", "dev", node, "isolated", "on" if on else "off"])
 
-    def shape_lan(self, netem: list[str] | None) -> None:
+    def shape_lan(self, netem: list[str] | None, nodes: list[str] | None = None) -> None:
         """netem on every switch port's way out (each frame between two nodes crosses one), e.g.
-        ["loss", "30%"]; None removes it."""
+        ["loss", "30%"], or on the ports of `nodes` only (what they hear; what they send is
+        untouched); None removes it."""
         subprocess.run(["modprobe", "sch_netem"], capture_output=True)
         for spec in self.cluster.nodes:
+            if nodes is not None and spec.name not in nodes:
+                continue
             if netem is None:
                 _in_switch(self, ["tc", "qdisc", "del", "dev", spec.name, "root"], missing_ok=True)
             else:

@@ -307,9 +307,12 @@ class VagrantLab(Lab):
             self.jail.run(["bridge", "link", "set", "dev", tap, "isolated", "on" if on else "off"],
                           what=f"isolating {node}'s port")
 
-    def shape_lan(self, netem: list[str] | None) -> None:
-        """netem on each VM's tap (the bridge's way out to that VM), as on every netns switch port."""
+    def shape_lan(self, netem: list[str] | None, nodes: list[str] | None = None) -> None:
+        """netem on each VM's tap (the bridge's way out to that VM), as on every netns switch port;
+        with `nodes`, on theirs only."""
         for spec in self.cluster.nodes:
+            if nodes is not None and spec.name not in nodes:
+                continue
             tap, _ = self._lan_port(spec.name)
             if netem is None:
                 self.jail.run(["tc", "qdisc", "del", "dev", tap, "root"], check=False)
