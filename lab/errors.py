@@ -5,6 +5,11 @@ AssertionError: the cluster under test misbehaved (say expected vs seen).
 """
 
 
+class KnownFinding(AssertionError):
+    """The cluster misbehaved in a way already explained (a FINDING in the README): the test is
+    an expected failure carrying the evidence (lab/pytest_plugin.py makes it one), never a pass."""
+
+
 class LabError(Exception):
     """The lab could not be built or driven; not a verdict on the cluster."""
 

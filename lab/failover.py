@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import time
 
+from lab.checks.heartbeat import lost_takeover_message
+from lab.cluster import Cluster
+from lab.errors import KnownFinding
+from lab.faults import kill_daemon
 from lab.readings import wait_for_active
 from lab.providers.base import Lab
 from lab.stacks import stack_of
@@ -27,6 +31,7 @@ def fail_over(lab: Lab, active: str, standby: str) -> float:
     run: "T_STARTING received during takeover") left the new active in transition for good, and
     `heartbeat stop` on it then hung (README, findings)."""
     stack = stack_of(lab.cluster)
+    marks = lab.log_sizes(standby, stack.logs) if stack.logs else None
     started = time.monotonic()
     stack.stop(lab.node(active))
     wait_for_active(lab, standby, timeout=TAKEOVER_TIMEOUT)
@@ -36,8 +41,48 @@ def fail_over(lab: Lab, active: str, standby: str) -> float:
         view = stack.read(lab.node(standby), lab.cluster.node(active))
         return view.role == ACTIVE, f"{standby}: {view.role}\n{view.said}"
 
-    wait_until(complete, timeout=TAKEOVER_TIMEOUT, interval=2, what=f"{stack.name} on {standby} to complete its takeover")
+    try:
+        wait_until(complete, timeout=TAKEOVER_TIMEOUT, interval=2,
+                   what=f"{stack.name} on {standby} to complete its takeover")
+    except AssertionError as failure:
+        lost = lost_takeover_message(lab.logs_since(standby, stack.logs, marks)) if marks is not None else []
+        if not lost:
+            raise
+        repaired = restart_stuck(lab, standby, active)
+        raise KnownFinding(f"{failure}; heartbeat on {standby} lost mach_down's message that its takeover was "
+                           f"done (its FIFO reader's one-second alarm, lab/checks/heartbeat.py): {lost}. "
+                           f"HARNESS STEP afterwards: {repaired}") from failure
     return seconds
+
+
+def resource_stops(cluster: Cluster) -> list[str]:
+    """haresources' scripts, stopped by hand in reverse order (what heartbeat's give-up runs)."""
+    return [f"/etc/ha.d/resource.d/IPaddr2 {cluster.vip}/{cluster.prefixlen}/{cluster.interface}/{cluster.broadcast} stop",
+            "/etc/ha.d/resource.d/LVSSyncDaemonSwap master stop",
+            "/etc/ha.d/resource.d/ldirectord ldirectord.cf stop"]
+
+
+def restart_stuck(lab: Lab, node: str, peer: str) -> str:
+    """An operator's repair of a heartbeat stuck "in transition" (its `stop` hangs there): SIGKILL
+    it, stop its resources by hand, start it again (alone, it takes everything after initdead),
+    then start `peer`'s, which rejoins as the standby. What was done and how it ended."""
+    stack, target = stack_of(lab.cluster), lab.node(node)
+    steps = [f"SIGKILL heartbeat (pids {kill_daemon(target, 'heartbeat')})"]
+    steps += [f"{step}: exit {target.run(step, timeout=120).rc}" for step in resource_stops(lab.cluster)]
+    stack.start(target)
+    steps.append(f"{stack.init_script} start")
+
+    def alone() -> tuple[bool, str]:
+        view = stack.read(target, lab.cluster.node(peer))
+        return view.role == ACTIVE, view.role
+
+    try:
+        wait_until(alone, timeout=TAKEOVER_TIMEOUT, interval=3, what=f"{node} alone active again")
+        rejoin(lab, peer, node)
+        steps.append(f"{node} active, {peer} its standby")
+    except AssertionError as failure:
+        steps.append(f"not repaired: {failure}")
+    return "; ".join(steps)
 
 
 def rejoin(lab: Lab, node: str, active: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from lab import evidence, interrupt, log, node, report_runs, stages
 from lab.cluster import STACK_NAMES, Cluster, load_cluster, node_names
-from lab.errors import LabError
+from lab.errors import KnownFinding, LabError
 from lab.node import Node
 from lab.providers import PROVIDERS, get_provider
 from lab.providers.base import Lab
@@ -289,6 +289,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
             report.sections.append(("lvslab evidence", f"saved under {folder}"))
         except Exception as error:  # never hide the test's own failure
             report.sections.append(("lvslab evidence", f"could not be collected: {error}"))
+    if report.failed and report.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(KnownFinding):
+        report.outcome, report.wasxfail = "skipped", f"FINDING: {call.excinfo.value}"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

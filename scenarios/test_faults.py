@@ -49,6 +49,7 @@ from lab.readings import ipvs_table, vip_holders
 from lab.checks.heartbeat import (HEARTBEAT_DEFAULTS, TIMERS, heal_story, known_race, lasting_split,
                                   parse_ha_timing, parse_heartbeat_view, silent_rejoins)
 from lab.errors import LabError
+from lab.failover import resource_stops
 from lab.plot import picture
 from lab.pytest_plugin import reports_folder
 from lab.recorder import Recorder
@@ -408,11 +409,7 @@ def one_active_afterwards(request, lab, tutorial):
     holders = vip_holders(lab)
     if live_pair(lab)[0] is not None:  # one active and the standby the next test's `roles` checks
         return
-    steps = ["/etc/init.d/heartbeat stop",
-             f"/etc/ha.d/resource.d/IPaddr2 {cluster.vip}/{cluster.prefixlen}/{cluster.interface}/{cluster.broadcast} stop",
-             "/etc/ha.d/resource.d/LVSSyncDaemonSwap master stop",
-             "/etc/ha.d/resource.d/ldirectord ldirectord.cf stop",
-             "/etc/init.d/heartbeat start"]
+    steps = ["/etc/init.d/heartbeat stop", *resource_stops(cluster), "/etc/init.d/heartbeat start"]
     results = [old.run(step, timeout=STEP_TIMEOUT) for step in steps]
     other = next(n.name for n in cluster.balancers if n.name != old_name)
 

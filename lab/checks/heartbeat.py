@@ -155,3 +155,29 @@ def lasting_split(logs: dict[str, str]) -> list[str]:
     if any(_HEALING.search(line) for _, line in after):
         return []
     return [f"{name}: {line}" for line in seen] + [f"{other}: {line}" for other, line in after if "Both machines own" in line]
+
+
+# A takeover heartbeat never finishes: mach_down (the takeover's script) tells heartbeat it is done
+# with `ha_clustermsg`, `(echo ">>>"; cat -; echo "<<<") | cat - >> $HA_FIFO` (/etc/ha.d/shellfuncs),
+# which reaches the FIFO in several writes. heartbeat's FIFO reader (heartbeat.c, fifo_child) reads
+# each message under a one-second alarm (setmsalarm(1000L) around msgfromstream): when the rest of
+# the message comes later than that (fork and exec under TCG), it gets ">>>" and nothing more,
+# "ERROR: msg2string: Message with zero fields", and the message is lost. Lost, heartbeat's own
+# "mach_down takeover complete." never comes: takeover_in_progress stays set, hb_rsc_isstable() is
+# false, `cl_status rscstatus` says "transition" for good, and `heartbeat stop` on that node hangs.
+_ZERO_FIELDS = "msg2string: Message with zero fields"
+_SCRIPT_DONE = re.compile(r"mach_down takeover complete for node \S+")
+_HEARTBEAT_DONE = re.compile(r"heartbeat: \[\d+\]: info: mach_down takeover complete\.")
+
+
+def lost_takeover_message(text: str) -> list[str]:
+    """The lines that show mach_down's completion message lost in heartbeat's FIFO, if they do:
+    the FIFO reader's zero-field message, and more of mach_down's own "takeover complete for node
+    X" than heartbeat's "mach_down takeover complete." (each takeover logs one of each, in either
+    order). Empty: not that."""
+    lines = [line.strip() for line in text.splitlines()]
+    zero = [line for line in lines if _ZERO_FIELDS in line]
+    done = [line for line in lines if _SCRIPT_DONE.search(line)]
+    if not zero or len(done) <= sum(bool(_HEARTBEAT_DONE.search(line)) for line in lines):
+        return []
+    return zero + done[-1:]
