@@ -57,3 +57,38 @@ def test_markers_are_listed_once_in_story_order_and_every_used_one_is_known():
     assert used - {"parametrize", "skipif", "usefixtures", "timeout", "xfail"} <= set(MARKERS) | set(TEST_MARKERS)
     assert CHAPTER_ORDER[:4] == ("chapter4", "chapter5", "chapter6", "chapter7")
     assert set(CHAPTER_ORDER) | set(RUN_FIRST) == set(MARKERS)
+
+
+def _report_after(error: BaseException, *, when: str = "call"):
+    """What pytest_runtest_makereport makes of a test that raised `error` (no lab running)."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from lab.pytest_plugin import pytest_runtest_makereport
+
+    try:
+        raise error
+    except BaseException:
+        info = pytest.ExceptionInfo.from_current()
+    report = SimpleNamespace(failed=True, when=when, outcome="failed", sections=[])
+    hook = pytest_runtest_makereport.__wrapped__ if hasattr(pytest_runtest_makereport, "__wrapped__") \
+        else pytest_runtest_makereport
+    wrapper = hook(SimpleNamespace(), SimpleNamespace(excinfo=info))
+    next(wrapper)
+    try:
+        wrapper.send(SimpleNamespace(get_result=lambda: report))
+    except StopIteration:
+        pass
+    return report
+
+
+def test_a_known_finding_is_an_expected_failure_carrying_its_evidence_and_any_other_failure_stays_one():
+    from lab.errors import KnownFinding
+
+    known = _report_after(KnownFinding("the FIFO lost mach_down's message: msg2string: Message with zero fields"))
+    assert (known.outcome, known.wasxfail) == ("skipped", "FINDING: the FIFO lost mach_down's message: "
+                                                           "msg2string: Message with zero fields")
+    plain = _report_after(AssertionError("no VIP"))
+    assert plain.outcome == "failed" and not hasattr(plain, "wasxfail")
+    assert _report_after(KnownFinding("in setup"), when="setup").outcome == "failed"
