@@ -159,10 +159,11 @@ def lasting_split(logs: dict[str, str]) -> list[str]:
 
 # A takeover heartbeat never finishes: mach_down (the takeover's script) tells heartbeat it is done
 # with `ha_clustermsg`, `(echo ">>>"; cat -; echo "<<<") | cat - >> $HA_FIFO` (/etc/ha.d/shellfuncs),
-# which reaches the FIFO in several writes. heartbeat's FIFO reader (heartbeat.c, fifo_child) reads
-# each message under a one-second alarm (setmsalarm(1000L) around msgfromstream): when the rest of
-# the message comes later than that (fork and exec under TCG), it gets ">>>" and nothing more,
-# "ERROR: msg2string: Message with zero fields", and the message is lost. Lost, heartbeat's own
+# which reaches the FIFO in several writes. heartbeat's FIFO reader (heartbeat.c, fifo_child) waits
+# for each message under a one-second alarm, re-armed every second (setmsalarm(1000L) around
+# msgfromstream): when it fires between the pieces (fork and exec under TCG), the reader has ">>>"
+# and nothing more, "ERROR: msg2string: Message with zero fields", and the message is lost (by
+# hand in a lab: pieces 0.7, 1.3 and 2 s apart were each lost so; 0.3 s apart, not that time). Lost, heartbeat's own
 # "mach_down takeover complete." never comes: takeover_in_progress stays set, hb_rsc_isstable() is
 # false, `cl_status rscstatus` says "transition" for good, and `heartbeat stop` on that node hangs.
 _ZERO_FIELDS = "msg2string: Message with zero fields"
