@@ -211,7 +211,7 @@ FAULT_VERBS = (*FAULTS, *LAB_FAULTS)
 def fault(name: str, verb: str, node: str) -> int:
     if verb in FAULTS:
         return run(name, node, [FAULTS[verb]])
-    from lab.faults import kill_daemon, resume_daemon, stall_daemon
+    from lab.faults import DEAF, kill_daemon, resume_daemon, stall_daemon
 
     lab = connect(name)
     try:
@@ -229,7 +229,7 @@ def fault(name: str, verb: str, node: str) -> int:
             lab.isolate(node.split(","), on=verb == "partition")
             print(f"{node}: {'partitioned from each other' if verb == 'partition' else 'partition healed'}")
         elif verb in ("deafen", "hear"):
-            lab.shape_lan(["loss", "100%"] if verb == "deafen" else None, [node])
+            lab.shape_lan(DEAF if verb == "deafen" else None, [node])
             print(f"{node}: {'hears nothing from the LAN (what it sends goes out)' if verb == 'deafen' else 'hears the LAN again'}")
         elif verb == "stall-heartbeat":
             print(f"{node}: heartbeat's master control process stopped (pid {stall_daemon(lab.node(node), 'heartbeat')})")

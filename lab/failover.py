@@ -45,14 +45,21 @@ def fail_over(lab: Lab, active: str, standby: str) -> float:
         wait_until(complete, timeout=TAKEOVER_TIMEOUT, interval=2,
                    what=f"{stack.name} on {standby} to complete its takeover")
     except AssertionError as failure:
-        lost = lost_takeover_message(lab.logs_since(standby, stack.logs, marks)) if marks is not None else []
-        if not lost:
+        finding = lost_takeover(lab, standby, marks, what=str(failure))
+        if finding is None:
             raise
-        repaired = restart_stuck(lab, standby, active)
-        raise KnownFinding(f"{failure}; heartbeat on {standby} lost mach_down's message that its takeover was "
-                           f"done (its FIFO reader's one-second alarm, lab/checks/heartbeat.py): {lost}. "
-                           f"HARNESS STEP afterwards: {repaired}") from failure
+        raise KnownFinding(f"{finding}. HARNESS STEP afterwards: {restart_stuck(lab, standby, active)}") from failure
     return seconds
+
+
+def lost_takeover(lab: Lab, node: str, marks: list[int] | None, *, what: str) -> KnownFinding | None:
+    """The finding, if `node`'s stack log since `marks` (Lab.log_sizes) shows mach_down's message
+    that its takeover was done lost in heartbeat's FIFO (lost_takeover_message); `what`: how the
+    takeover was seen not to complete. None: not that."""
+    logs = stack_of(lab.cluster).logs
+    lost = lost_takeover_message(lab.logs_since(node, logs, marks)) if logs and marks is not None else []
+    return KnownFinding(f"{what}; heartbeat on {node} lost mach_down's message that its takeover was done "
+                        f"(its FIFO reader's one-second alarm, lab/checks/heartbeat.py): {lost}") if lost else None
 
 
 def resource_stops(cluster: Cluster) -> list[str]:

@@ -68,6 +68,9 @@ def kill_daemon(node: Node, daemon: str) -> list[int]:
     return pids
 
 
+DEAF = ["loss", "100%"]  # netem on a node's switch port: it hears nothing, what it sends goes out
+
+
 # A daemon stalled, not dead (a hung disk, swap, a starved CPU): its main process stopped, its
 # helpers still running. heartbeat's master control process decides everything; its read and
 # write children go on moving packets, so what arrives meanwhile waits for it, and it sends nothing.
@@ -165,7 +168,7 @@ class Faults:
         """The node hears nothing from the LAN (netem loss 100% on its switch port's way out);
         what it sends still reaches everyone: a one-way loss."""
         at = time.time()
-        self.lab.shape_lan(["loss", "100%"], nodes=[node])
+        self.lab.shape_lan(DEAF, nodes=[node])
         return self._register("deaf", node, at, lambda: self.lab.shape_lan(None, nodes=[node]),
                               "every frame to it lost")
 

@@ -47,9 +47,9 @@ import pytest
 from lab.checks.http import served_by
 from lab.readings import ipvs_table, vip_holders
 from lab.checks.heartbeat import (HEARTBEAT_DEFAULTS, TIMERS, heal_story, known_race, lasting_split,
-                                  lost_takeover_message, parse_ha_timing, parse_heartbeat_view, silent_rejoins)
-from lab.errors import KnownFinding, LabError
-from lab.failover import resource_stops
+                                  parse_ha_timing, parse_heartbeat_view, silent_rejoins)
+from lab.errors import LabError
+from lab.failover import lost_takeover, resource_stops
 from lab.plot import picture
 from lab.pytest_plugin import reports_folder
 from lab.recorder import Recorder
@@ -133,6 +133,16 @@ def roles(lab, cluster, tutorial):
     return active, standby
 
 
+def _macs(lab, *nodes) -> dict[str, str]:
+    """Each node's LAN MAC address, to tell whose the client's ARP entry is (_arp_owner)."""
+    return {lab.node(n).succeed(["cat", f"/sys/class/net/{lab.cluster.interface}/address"]).strip(): n for n in nodes}
+
+
+def _arp_owner(neigh: str, macs: dict[str, str]) -> str:
+    """Whose MAC an `ip neigh show` line holds."""
+    return next((name for mac, name in macs.items() if mac in neigh), "neither balancer's MAC")
+
+
 def _save(request, timeline, phase: str, *, title: str = "") -> str:
     """The timeline as JSON under the report's failover/, and, when titled (once it is complete),
     its plot beside it (lab.plot.picture: drawn by the host when the run is in the microVM),
@@ -154,8 +164,7 @@ def _outage(request, tutorial, lab, faults, timers, *, make_fault, title: str):
         time.sleep(BASELINE)
         bound, derived = takeover_bound(standby, timers["deadtime"])  # under the client's load, as the takeover runs
         request.node.faulted = active.name  # for one_active_afterwards
-        logs = stack_of(lab.cluster).logs
-        standby_log = lab.log_sizes(standby.name, logs)  # why a takeover did not complete, if it does not
+        standby_log = lab.log_sizes(standby.name, stack_of(lab.cluster).logs)  # why a takeover did not complete
         fault = make_fault(active.name)
         made = time.time() - fault.at  # the verb's own time (a SIGKILL is three node commands: 1-2 s on a slow day)
         rec.timeline.events.append(Event(fault.at, "fault", active.name))
@@ -220,11 +229,8 @@ def _outage(request, tutorial, lab, faults, timers, *, make_fault, title: str):
         f"{standby.name} should list the VIP within {bound:.0f} s of {fault.describe()}: {seen.describe()}"
     incomplete = f"{standby.name} listed the VIP but its stack never said its takeover was complete within " \
                  f"{bound:.0f} s: {timeline.notes.get(f'{standby.name} takeover incomplete', '?')}"
-    lost = [] if complete is not None or standby_log is None else \
-        lost_takeover_message(lab.logs_since(standby.name, logs, standby_log))
-    if lost:  # the FIFO's lost message (README, findings): heartbeat will never say it is done
-        raise KnownFinding(f"{incomplete}; heartbeat on {standby.name} lost mach_down's message that its takeover "
-                           f"was done (its FIFO reader's one-second alarm): {lost}")
+    if complete is None and (finding := lost_takeover(lab, standby.name, standby_log, what=incomplete)):
+        raise finding  # the FIFO's lost message (README, findings): heartbeat will never say it is done
     assert complete is not None, incomplete
     return active, standby, fault, timeline, two
 
@@ -786,8 +792,7 @@ def test_balancers_partitioned_from_each_other(request, tutorial, lab, faults, t
     active, standby = request.getfixturevalue("roles")
     cluster = lab.cluster
     client = lab.node(cluster.by_role("client")[0].name)
-    macs = {lab.node(n).succeed(["cat", f"/sys/class/net/{cluster.interface}/address"]).strip(): n
-            for n in (active.name, standby.name)}
+    macs = _macs(lab, active.name, standby.name)
     bound = timers["deadtime"] + SPLIT_TAKEOVER
     title = "the balancers partitioned from each other (clients and real servers reach both)"
     with Recorder(lab, duration=BASELINE + bound + SPLIT_OBSERVE + SPLIT_CONVERGE + 40, rate=RATE) as rec:
@@ -808,7 +813,7 @@ def test_balancers_partitioned_from_each_other(request, tutorial, lab, faults, t
         split_holders = rec.holders_now()
         sync = {n.name: n.run(["ipvsadm", "-L", "--daemon"]).stdout.strip() or "(none)" for n in (active, standby)}
         neigh = client.run(["ip", "neigh", "show", cluster.vip]).stdout.strip()
-        sent_to = next((name for mac, name in macs.items() if mac in neigh), "neither balancer's MAC")
+        sent_to = _arp_owner(neigh, macs)
         at, converged, said = _heal_and_settle(rec, lab, faults, fault, who=fault.node)
         time.sleep(AFTER_TAKEOVER)
         rec.stop_load()
@@ -867,7 +872,7 @@ RESUME_AFTER = 2.0      # × K past D since it went deaf, its heartbeat runs on:
 LASTING = 60.0          # after the standby's takeover, both still hold the VIP this long with no heal logged
 
 
-def _stall_past_deadtime(faults, active, standby, timers) -> tuple[float, float]:
+def _stall_past_deadtime(faults, standby, timers) -> tuple[float, float]:
     """The standby's heartbeat handles its peer's next heartbeat D + 2K after the last one it
     heard, its own heartbeats missing for about D/2 + 2K meanwhile; (when it went deaf, when its
     heartbeat ran on). The steps are node commands (1 s each under TCG): the margins are K-sized."""
@@ -891,15 +896,14 @@ def test_a_stalled_standby_s_late_heartbeat_splits_the_pair_for_good(request, tu
     active, standby = request.getfixturevalue("roles")
     cluster = lab.cluster
     client = lab.node(cluster.by_role("client")[0].name)
-    macs = {lab.node(n).succeed(["cat", f"/sys/class/net/{cluster.interface}/address"]).strip(): n
-            for n in (active.name, standby.name)}
+    macs = _macs(lab, active.name, standby.name)
     bound, _ = takeover_bound(standby, timers["deadtime"])
     title = "the standby stalled past deadtime (a late heartbeat)"
     marks = _log_mark(lab)
     with Recorder(lab, duration=BASELINE + timers["deadtime"] * 2 + bound + LASTING + 20, rate=RATE) as rec:
         time.sleep(BASELINE)
         request.node.faulted = standby.name  # the node an operator restarts (one_active_afterwards)
-        deaf_at, resumed = _stall_past_deadtime(faults, active, standby, timers)
+        deaf_at, resumed = _stall_past_deadtime(faults, standby, timers)
         rec.timeline.events.append(Event(deaf_at, "fault", standby.name))
         rec.timeline.events.append(Event(resumed, "recovery", standby.name))
         rec.timeline.notes.update(fault=f"{standby.name} deaf, its heartbeat stalled, deaf no more, run on", timers=timers)
@@ -933,8 +937,7 @@ def test_a_stalled_standby_s_late_heartbeat_splits_the_pair_for_good(request, tu
     tutorial.figure("faults", f"{title}: VIP holders over the {LASTING:.0f} s after the takeover",
                     ", ".join(sorted({" + ".join(s.holders) for s in lasting})) or "(not watched)")
     tutorial.figure("faults", f"{title}: each stack's role at the end", ", ".join(f"{n}: {r}" for n, r in roles.items()))
-    sent_to = next((name for mac, name in macs.items() if mac in neigh), "neither balancer's MAC")
-    tutorial.figure("faults", f"{title}: the client's ARP entry for the VIP", f"{neigh or '(none)'} ({sent_to})")
+    tutorial.figure("faults", f"{title}: the client's ARP entry for the VIP", f"{neigh or '(none)'} ({_arp_owner(neigh, macs)})")
     tutorial.figure("faults", f"{title}: requests failed", f"{seen.failed} of {seen.requests}")
     tutorial.fault_row(fault=title, detection=f"{standby.name}: late heartbeat, dead and alive at once",
                        takeover="never" if seen.takeover is None else f"{seen.takeover:.1f} s",

@@ -111,8 +111,6 @@ _RETURNING = re.compile(r"Cluster node (?P<peer>\S+) returning after partition")
 # what a heal starts with on either node: the partition seen, or a heartbeat restarting
 _HEALING = re.compile(r"returning after partition|Heartbeat restart triggered|Heartbeat shutdown in progress")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-SILENT_REJOIN = ("CRIT: Late heartbeat: Node X: interval N ms (> deadtime)", "WARN: node X: is dead",
-                 "Status update for node X: status active")
 
 
 def _stamp(line: str) -> tuple[int, int, str] | None:
@@ -122,8 +120,10 @@ def _stamp(line: str) -> tuple[int, int, str] | None:
 
 
 def silent_rejoins(text: str) -> list[list[str]]:
-    """Each place in an ha-log where heartbeat took the late-heartbeat path (SILENT_REJOIN: its
-    three lines about one peer, in order, with only other lines of that takeover between) and no
+    """Each place in an ha-log where heartbeat took the late-heartbeat path (its three lines about
+    one peer X, in order, with only other lines of that takeover between: "CRIT: Late heartbeat:
+    Node X: interval N ms (> deadtime)", "WARN: node X: is dead", "Status update for node X:
+    status active") and no
     "returning after partition" about that peer came just before it (the heal of a real
     partition takes that path too, after its restart has been set off)."""
     found: list[list[str]] = []
