@@ -114,6 +114,7 @@ class Fault:
     at: float                       # time.time() just before the fault was made
     undo: Callable[[], None] = field(repr=False)
     detail: str = ""
+    healed_at: float | None = None  # time.time() once undone (Faults.heal)
 
     def describe(self) -> str:
         return f"{self.kind} on {self.node}" + (f" ({self.detail})" if self.detail else "")
@@ -190,6 +191,7 @@ class Faults:
         """Undo one fault now (a real step of the scenario: thaw, reconnect, start again); when."""
         at = time.time()
         fault.undo()
+        fault.healed_at = time.time()
         self.active.remove(fault)
         self.healed.append(fault)
         return at
