@@ -57,7 +57,7 @@ from lab.stacks import stack_of
 from lab.stacks.base import ACTIVE, STANDBY, UNSETTLED
 from lab.stages import wait_for_real_servers
 from lab.timeline import Event, figures
-from lab.wait import wait_until
+from lab.wait import poll_until, wait_until
 from scenarios.steps import check_standby_alive, live_pair, restart_pair
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("chapter7_cluster", "one_active_afterwards")]
@@ -170,11 +170,8 @@ def _outage(request, tutorial, lab, faults, timers, *, make_fault, title: str):
         rec.timeline.events.append(Event(fault.at, "fault", active.name))
         rec.timeline.notes.update(fault=fault.describe(), fault_took=round(made, 2), timers=timers, bound=bound,
                                   bound_from=derived)
-        try:
-            wait_until(lambda: (standby.name in rec.holders_now(), rec.holders_now()), timeout=bound + 5,
-                       interval=0.5, what=f"{standby.name} to list the VIP after {fault.describe()}")
-        except AssertionError:
-            pass  # the takeover's bound is checked below, on the saved timeline
+        # the standby to list the VIP; the takeover's bound is checked below, on the saved timeline
+        poll_until(lambda: (standby.name in rec.holders_now(), rec.holders_now()), timeout=bound + 5, interval=0.5)
         # the fault is undone (thaw, plug, boot, restart) only once the takeover is over: see takeover_completed
         complete = takeover_completed(rec, lab, standby, active, timeout=bound) \
             if standby.name in rec.holders_now() else None
@@ -372,11 +369,8 @@ def _settled(rec, want: tuple[str, ...]) -> None:
         began = rec.timeline.holders[0].t if rec.timeline.holders else now
         return now - began >= SETTLED and set(recent) == {want}, recent[-1:]
 
-    try:
-        wait_until(probe, timeout=CONVERGE, interval=1, what=f"VIP holders {want} for {SETTLED:.0f} s")
-        rec.mark("settled")
-    except AssertionError:
-        rec.mark("not settled")
+    settled, _ = poll_until(probe, timeout=CONVERGE, interval=1)
+    rec.mark("settled" if settled else "not settled")
 
 
 def _no_holder(timeline, after: float) -> float:
@@ -601,21 +595,15 @@ def test_real_server_crashed_is_quiesced_then_returns(request, tutorial, lab, fa
         rec.timeline.events.append(Event(fault.at, "fault", victim))
         rec.timeline.notes.update(fault=fault.describe(), bound=bound)
         quiesced = None
-        try:
-            wait_until(weight_is(0), timeout=bound + 30, interval=1, what=f"{real}'s weight 0 on {active.name}")
+        if poll_until(weight_is(0), timeout=bound + 30, interval=1)[0]:
             quiesced = rec.mark(f"{real} weight 0", active.name).t - fault.at
-        except AssertionError:
-            pass
         time.sleep(6)
         at = faults.heal(fault)
         rec.timeline.events.append(Event(at, "recovery", victim))
         booted = rec.mark(f"{victim} booted", victim).t
         back = None
-        try:
-            wait_until(weight_is(1), timeout=bound + 30, interval=1, what=f"{real}'s weight back on {active.name}")
+        if poll_until(weight_is(1), timeout=bound + 30, interval=1)[0]:
             back = rec.mark(f"{real} weight 1", active.name).t - booted
-        except AssertionError:
-            pass
         time.sleep(6)
         rec.stop_load()
     timeline = rec.timeline
@@ -801,11 +789,7 @@ def test_balancers_partitioned_from_each_other(request, tutorial, lab, faults, t
         fault = faults.partition([active.name, standby.name])
         rec.timeline.events.append(Event(fault.at, "fault", fault.node))
         rec.timeline.notes.update(fault=fault.describe(), timers=timers)
-        try:
-            wait_until(lambda: (standby.name in rec.holders_now(), rec.holders_now()), timeout=bound + 5,
-                       interval=0.5, what=f"{standby.name} to list the VIP while partitioned")
-        except AssertionError:
-            pass
+        poll_until(lambda: (standby.name in rec.holders_now(), rec.holders_now()), timeout=bound + 5, interval=0.5)
         # healed only once each side's takeover is over (takeover_completed: a heal mid-takeover is another race)
         complete = {n.name: takeover_completed(rec, lab, n, peer, timeout=bound)
                     for n, peer in ((standby, active), (active, standby))} if standby.name in rec.holders_now() else {}
@@ -907,12 +891,9 @@ def test_a_stalled_standby_s_late_heartbeat_splits_the_pair_for_good(request, tu
         rec.timeline.events.append(Event(deaf_at, "fault", standby.name))
         rec.timeline.events.append(Event(resumed, "recovery", standby.name))
         rec.timeline.notes.update(fault=f"{standby.name} deaf, its heartbeat stalled, deaf no more, run on", timers=timers)
-        try:
-            wait_until(lambda: (standby.name in rec.holders_now(), rec.holders_now()), timeout=bound + 5,
-                       interval=0.5, what=f"{standby.name} to list the VIP after its late heartbeat")
-            complete = takeover_completed(rec, lab, standby, active, timeout=bound)
-        except AssertionError:
-            complete = None
+        listed, _ = poll_until(lambda: (standby.name in rec.holders_now(), rec.holders_now()), timeout=bound + 5,
+                               interval=0.5)
+        complete = takeover_completed(rec, lab, standby, active, timeout=bound) if listed else None
         watched = time.time()
         if complete is not None:
             time.sleep(LASTING)
@@ -1129,21 +1110,17 @@ def test_after_a_test_failed_mid_fault_the_next_finds_the_lab_whole(request, tut
         holder, seen = live_pair(lab)
         return holder == active, seen
 
-    try:
-        settled = bool(wait_until(same_pair, timeout=BALANCER_SETTLE, interval=2,
-                                  what=f"{active} still alone active, {standby} its standby"))
-    except AssertionError:
-        settled = False
+    settled, seen = poll_until(same_pair, timeout=BALANCER_SETTLE, interval=2)
     said = _said_since(lab, failed["marks"])
     tutorial.record("faults", "after the failing test the same active serves and its standby is live", active,
                     "ip addr sh; cl_status (live_pair); ha-log since the failing test began",
                     f"{active} alone holds the VIP, {standby} its live standby"
                     + ("" if lasted < timers["deadtime"] else f", within {BALANCER_SETTLE:.0f} s (the faults lasted past deadtime)"),
-                    f"{'settled' if settled else 'NOT settled'}: {live_pair(lab)[1]}\nheartbeat said: {_said(said)}",
+                    f"{'settled' if settled else 'NOT settled'}: {seen}\nheartbeat said: {_said(said)}",
                     "PASS" if settled else "FAIL")
     assert settled, (f"after the failing test's faults ({lasted:.1f} s, deadtime {timers['deadtime']:.0f} s) "
                      f"{active} alone active with {standby} its standby was never seen within {BALANCER_SETTLE:.0f} s: "
-                     f"{live_pair(lab)[1]}; heartbeat said: {_said(said)}")
+                     f"{seen}; heartbeat said: {_said(said)}")
     if lasted < timers["deadtime"]:
         reacted = [f"{name}: {line}" for name, lines in said.items() for line in lines]
         assert not reacted, f"heartbeat reacted to faults that lasted {lasted:.1f} s, under deadtime: {reacted}"

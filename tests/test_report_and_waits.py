@@ -3,7 +3,7 @@ import pytest
 from lab.errors import LabError
 from lab.node import Result
 from lab.report import TutorialReport
-from lab.wait import wait_until
+from lab.wait import poll_until, wait_until
 from tests.fakes import ScriptedNode
 
 
@@ -54,6 +54,13 @@ def test_a_wait_that_times_out_says_what_it_last_saw():
     with pytest.raises(AssertionError, match=r"waited 0 s for the VIP on loadb2; last saw:\nVIP on \['loadb1'\] \(\d+\)"):
         wait_until(lambda: (False, f"VIP on ['loadb1'] ({next(seen)})"), timeout=0.05, interval=0.01,
                    what="the VIP on loadb2")
+
+
+def test_a_quiet_wait_returns_whether_it_happened_and_what_it_last_saw():
+    seen = iter(range(100))
+    assert poll_until(lambda: (False, next(seen)), timeout=0.05, interval=0.01) == (False, next(seen) - 1)
+    calls = iter([(False, "no"), (True, "yes"), (False, "never read")])
+    assert poll_until(lambda: next(calls), timeout=5, interval=0.01) == (True, "yes")
 
 
 def test_a_harness_wait_raises_lab_error():
