@@ -1046,8 +1046,9 @@ def test_lossy_and_slow_lan_flap_threshold(request, tutorial, lab, faults, timer
 
 # A test that fails while its faults are in place must not leave them to the next test: the
 # `faults` fixture undoes every one, newest first, whatever the test did. Shown, not assumed: the
-# first test below breaks the lab five ways and fails on purpose (strict xfail: were no fault in
-# place, it would pass, and a strict xfail that passes fails the run); the next one reads the lab
+# first test below breaks the lab five ways and fails on purpose (a strict xfail whose one expected
+# failure is FailedOnPurpose: were no fault in place it would pass, a strict xfail that passes fails
+# the run, and so does any other failure of it); the next one reads the lab
 # from the kernel and checks it is whole and serving: no fault left, the same active, its standby
 # live, both real servers answering. It starts from a lab checked whole (`roles`: a lab the tests
 # before it left broken is their failure, not this one's). The balancer faults (the standby frozen,
@@ -1060,7 +1061,13 @@ NO_NETEM = pytest.StashKey[str]()
 BALANCER_SETTLE = SPLIT_CONVERGE + MARGIN
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="fails on purpose with five faults in place: the next test checks they were undone")
+class FailedOnPurpose(AssertionError):
+    """The one failure the test below is expected to have (its xfail's `raises`): pytest would
+    count any AssertionError there as the expected failure, in its set-up (`roles`), while it makes
+    the faults (a node command that failed) and in its teardown (a fault not undone) as well."""
+
+
+@pytest.mark.xfail(strict=True, raises=FailedOnPurpose, reason="fails on purpose with five faults in place: the next test checks they were undone")
 def test_a_test_that_fails_with_faults_in_place(request, lab, faults, roles):
     cluster = lab.cluster
     active, standby = roles
@@ -1077,7 +1084,8 @@ def test_a_test_that_fails_with_faults_in_place(request, lab, faults, roles):
     in_place = lab.faults_in_place()
     request.config.stash[IN_PLACE] = {"seen": in_place, "faults": faults, "active": active.name,
                                       "standby": standby.name, "marks": marks}
-    assert not in_place, f"failing on purpose with these faults in place: {in_place}"
+    if in_place:
+        raise FailedOnPurpose(f"failing on purpose with these faults in place: {in_place}")
 
 
 def _balancer_faults_lasted(faults) -> float:
