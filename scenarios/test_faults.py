@@ -407,7 +407,8 @@ def one_active_afterwards(request, lab, tutorial):
     whichever they are. If the test left anything else (a balancer still listing the VIP it was
     never told to give up), an operator's steps put it right on the faulted node, recorded in the
     report as a HARNESS STEP: heartbeat stop, the haresources scripts' stop for what is left,
-    heartbeat start, then the other balancer alone active and this one its standby."""
+    heartbeat start, then the other balancer alone active and this one its standby. A repair that
+    does not get there is this test's error (LabError), not a surprise for the next one's `roles`."""
     yield
     old_name = getattr(request.node, "faulted", None)
     if old_name is None:
@@ -424,15 +425,16 @@ def one_active_afterwards(request, lab, tutorial):
         holder, seen = live_pair(lab)
         return holder == other, seen
 
-    try:
-        wait_until(handed_back, timeout=300, interval=3, what=f"{other} alone active, {old_name} its standby")
-        verdict = "PASS" if all(r.ok for r in results) else "ERROR"
-    except AssertionError as failure:
-        verdict, results = "ERROR", [*results, failure]
+    back, seen = poll_until(handed_back, timeout=300, interval=3)
+    verdict = "PASS" if back and all(r.ok for r in results) else "ERROR"
     tutorial.record("faults", f"HARNESS STEP: {old_name} handed back as the standby for the next test", old_name,
                     " ; ".join(steps), "(an operator's repair, not a check)",
-                    f"before: VIP held by {holders}\n" + "\n".join(
-                        r.describe() if hasattr(r, "describe") else str(r) for r in results), verdict)
+                    f"before: VIP held by {holders}\n" + "\n".join(r.describe() for r in results)
+                    + ("" if back else f"\nnot handed back within 300 s; last saw: {seen}"), verdict)
+    if not back:
+        raise LabError(f"after the test the lab was not put right: {other} alone active with {old_name} its standby "
+                       f"was not seen within 300 s of {old_name}'s heartbeat stop and start; last saw: {seen}",
+                       "the next tests need a fresh lab: lvslab down; lvslab up (the report has the steps' output)")
 
 
 @TWO_HOLDERS
