@@ -218,7 +218,7 @@ def fault(name: str, verb: str, node: str) -> int:
         if verb.startswith("kill-"):
             print(f"{node}: SIGKILL {verb[5:]} (pids {kill_daemon(lab.node(node), verb[5:])})")
         elif verb == "freeze":
-            print(f"{node}: frozen ({lab.freeze(node)} processes stopped)")
+            print(f"{node}: frozen (silent on the LAN, {lab.freeze(node)} processes stopped)")
         elif verb == "thaw":
             lab.thaw(node)
             print(f"{node}: thawed")

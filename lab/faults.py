@@ -2,7 +2,7 @@
 
     faults = Faults(lab)
     fault = faults.kill("loadb1", "heartbeat")   # SIGKILL, as a crash: nothing is said to the peer
-    faults.freeze("loadb1")                       # every process of the node stopped, as a hung host
+    faults.freeze("loadb1")                       # a hung host: silent on the LAN, every process stopped
     faults.cut_link("loadb1")                     # its LAN cable pulled (at the switch's side)
     faults.crash("loadb1")                        # power cut; undone by booting it (its rc links)
     faults.partition(["loadb1", "loadb2"])        # the two lose each other, nobody else
@@ -142,7 +142,8 @@ class Faults:
     def freeze(self, node: str) -> Fault:
         at = time.time()
         count = self.lab.freeze(node)
-        return self._register("freeze", node, at, lambda: self.lab.thaw(node), f"{count} processes stopped")
+        return self._register("freeze", node, at, lambda: self.lab.thaw(node),
+                              f"silent on the LAN, {count} processes stopped")
 
     def cut_link(self, node: str) -> Fault:
         at = time.time()

@@ -113,7 +113,7 @@ def test_heal_all_undoes_every_active_fault_newest_first():
     faults = Faults(lab)
     frozen = faults.freeze("loadb1")
     faults.cut_link("loadb2")
-    assert frozen.detail == "7 processes stopped"
+    assert frozen.detail == "silent on the LAN, 7 processes stopped"
     assert faults.heal_all() == []
     assert lab.calls == ["freeze loadb1", "link down loadb2", "link up loadb2", "thaw loadb1"]
     assert faults.active == []
@@ -135,7 +135,7 @@ def test_one_fault_that_cannot_be_undone_does_not_leave_the_others_in_place():
     faults.freeze("webserver1")
     errors = faults.heal_all()
     assert lab.calls[3:] == ["thaw webserver1", "link up loadb1", "thaw loadb1"]
-    assert errors == ["freeze on loadb1 (7 processes stopped): LabError: loadb1 would not thaw"]
+    assert errors == ["freeze on loadb1 (silent on the LAN, 7 processes stopped): LabError: loadb1 would not thaw"]
     assert faults.active == []
 
 

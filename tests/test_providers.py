@@ -1,3 +1,4 @@
+import json
 import os
 import shlex
 import subprocess
@@ -7,7 +8,7 @@ import pytest
 
 from lab.errors import LabError
 from lab.providers import PROVIDERS, get_provider
-from lab.providers.base import Provider
+from lab.providers.base import Provider, port_faults
 from lab.providers.vagrant import WRAPPER, remote_command
 
 
@@ -103,3 +104,10 @@ def test_vagrant_reads_the_faults_still_in_place_from_libvirt_and_the_bridge():
     assert lab.faults_in_place() == [f"{n.name}'s LAN NIC has no carrier (domif-setlink down)" for n in lab.cluster.nodes]
     lab.jail.answers.update({"domif-getlink": "vnet5 up\n"})
     assert lab.faults_in_place() == []
+
+
+def test_a_disabled_switch_port_a_frozen_node_left_is_a_fault_in_place():
+    disabled = json.loads(ISOLATED.replace('"forwarding","isolated":true', '"disabled"'))
+    assert port_faults("loadb1", disabled, []) == [
+        "loadb1's switch port is disabled (forwards nothing: a frozen node's silence)"]
+    assert port_faults("loadb1", json.loads(ISOLATED.replace(',"isolated":true', "")), []) == []

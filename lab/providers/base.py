@@ -127,7 +127,8 @@ class Lab(ABC):
                         f"run {family} scenarios with --lab=netns" if family else "")
 
     def freeze(self, node: str) -> int:
-        """Stop every process of the node (as a hung host looks from outside); how many."""
+        """Make the node a hung host as it looks from outside (nothing it runs goes on, nothing
+        on the LAN reaches it or hears from it, its link stays up); how many processes it had."""
         raise self._not_here("freezing a node", "fault")
 
     def thaw(self, node: str) -> None:
@@ -191,12 +192,16 @@ class Provider(ABC):
 
 def port_faults(name: str, links: list[dict], qdiscs: list[dict]) -> list[str]:
     """What `ip -j -d link show` and `tc -j qdisc show` of a node's switch port (a veth end, a
-    VM's tap) say is still broken: the port down, bridge port isolation on, netem."""
+    VM's tap) say is still broken: the port down, bridge port isolation on, the port disabled
+    (a frozen node's silence), netem."""
     left = []
     for link in links:
         if "UP" not in link.get("flags", []):
             left.append(f"{name}'s switch port is down")
-        if link.get("linkinfo", {}).get("info_slave_data", {}).get("isolated"):
+        port = link.get("linkinfo", {}).get("info_slave_data", {})
+        if port.get("isolated"):
             left.append(f"{name}'s switch port is isolated")
+        if port.get("state") == "disabled":
+            left.append(f"{name}'s switch port is disabled (forwards nothing: a frozen node's silence)")
     left += [f"netem on {name}'s switch port: {q.get('options', {})}" for q in qdiscs if q.get("kind") == "netem"]
     return left

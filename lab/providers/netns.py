@@ -329,13 +329,17 @@ class NetnsLab(Lab):
         return pids_in_namespace(os.readlink(f"/proc/{init}/ns/pid"))
 
     def freeze(self, node: str) -> int:
-        """SIGSTOP each process of the node, its init too, until a pass finds none left running
-        (a process may fork while we go). The kernel still works for the node: its addresses, ARP
-        answers and IPVS forwarding go on, as they would not on a hung host (a finding of its own).
-        The harness's kept shell leaves first: until the thaw each command is a process of its own."""
+        """A hung host as it looks from outside: its switch port disabled (the bridge forwards no
+        frame to or from it; its link stays up, so nobody sees a carrier change), then SIGSTOP for
+        each process of the node, its init too, until a pass finds none left running (a process may
+        fork while we go). Stopping the processes alone would not do: the namespace's kernel runs
+        on, answering ARP for the VIP and forwarding through IPVS, as a hung host's would not (so
+        `virsh suspend` on Vagrant). The harness's kept shell leaves first: until the thaw each
+        command is a process of its own."""
         target = self.nodes[node]
         target.frozen = True  # type: ignore[attr-defined]
         target.close_shell()  # type: ignore[attr-defined]
+        self._port_state(node, "disabled")
         stopped: set[int] = set()
         for _ in range(20):
             fresh = [pid for pid in self.node_pids(node) if pid not in stopped]
@@ -347,7 +351,8 @@ class NetnsLab(Lab):
                     stopped.add(pid)
                 except ProcessLookupError:
                     pass
-        raise LabError(f"{node} kept starting processes while being frozen ({len(stopped)} stopped)")
+        self.thaw(node)
+        raise LabError(f"{node} kept starting processes while being frozen ({len(stopped)} stopped; thawed again)")
 
     def thaw(self, node: str) -> None:
         for pid in self.node_pids(node):
@@ -355,7 +360,12 @@ class NetnsLab(Lab):
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
+        self._port_state(node, "forwarding")
         self.nodes[node].frozen = False  # type: ignore[attr-defined]
+
+    def _port_state(self, node: str, state: str) -> None:
+        """The bridge's state of the node's switch port (no STP here: it is ours to set)."""
+        _in_switch(self, ["bridge", "link", "set", "dev", node, "state", {"disabled": "0", "forwarding": "3"}[state]])
 
     def set_link(self, node: str, *, up: bool) -> None:
         """The node's port on the switch (the veth end named after it): the node sees NO-CARRIER."""

@@ -272,8 +272,8 @@ class VagrantLab(Lab):
         raise LabError(f"{node} has no interface on libvirt network {LAN_NETWORK}")
 
     def freeze(self, node: str) -> int:
-        """`virsh suspend`: the whole VM stops, its kernel too (unlike a namespace node, it then
-        answers no ARP and forwards nothing); how many processes it ran."""
+        """`virsh suspend`: the whole VM stops, its kernel too, so it answers no ARP and forwards
+        nothing (a namespace node's switch port is disabled for that); how many processes it ran."""
         count = len(self.node(node).succeed(["ps", "-e", "--no-headers"]).splitlines())
         self._virsh("suspend", self._domain(node))
         return count
