@@ -864,11 +864,14 @@ def _stall_past_deadtime(faults, standby, timers) -> tuple[float, float]:
     heartbeat ran on). The steps are node commands (1 s each under TCG): the margins are K-sized."""
     keepalive, deadtime = timers["keepalive"], timers["deadtime"]
     deaf = faults.deafen(standby.name)
-    time.sleep(max(0.0, deaf.at + STALL_AT * deadtime - time.time()))
+    # counted from when the deafen command returned, not began: it is surely in place then (on a
+    # slow run of 2026-12-06 it took ~2 s, and the late interval came to 9830 ms, under deadtime)
+    deaf_by = time.time()
+    time.sleep(max(0.0, deaf_by + STALL_AT * deadtime - time.time()))
     stalled = faults.stall(standby.name, "heartbeat")
     time.sleep(max(0.0, stalled.at + HEAR_AFTER * keepalive - time.time()))
     faults.heal(deaf)
-    time.sleep(max(0.0, deaf.at + deadtime + RESUME_AFTER * keepalive - time.time()))
+    time.sleep(max(0.0, deaf_by + deadtime + RESUME_AFTER * keepalive - time.time()))
     return deaf.at, faults.heal(stalled)
 
 
@@ -1074,6 +1077,11 @@ def test_a_test_that_fails_with_faults_in_place(request, lab, faults, roles):
     cluster = lab.cluster
     active, standby = roles
     web1, web2 = (n.name for n in cluster.realservers)
+    # heartbeat's words from here on are its reaction to these faults: so not before the active's
+    # own takeover is over (CI of 2026-12-06: a repair's takeover still running logged its end here)
+    calm, view = poll_until(lambda: ((v := stack_of(cluster).read(active, cluster.node(standby.name))).role == ACTIVE, v),
+                            timeout=SPLIT_CONVERGE, interval=2)
+    assert calm, f"{active.name}'s stack never said its takeover was complete within {SPLIT_CONVERGE:.0f} s: {view}"
     marks = _log_mark(lab)
     try:
         faults.degrade_lan(["delay", "5ms"])

@@ -9,6 +9,7 @@ import pytest
 
 from lab.checks.heartbeat import parse_heartbeat_view
 from lab.cluster import load_cluster
+from lab.stacks import STACKS
 from lab.report import TutorialReport
 from scenarios.steps import check_standby_alive, reaching_the_fallback
 from tests.fakes import ScriptedNode
@@ -52,6 +53,13 @@ def test_a_node_that_took_over_from_a_stopped_peer_reads_active():
 def test_heartbeat_view_rejects_other_text():
     with pytest.raises(ValueError):
         parse_heartbeat_view("sh: 1: cl_status: not found")
+
+
+def test_a_heartbeat_that_said_nothing_is_not_settled_not_a_harness_crash():
+    stack, cluster = STACKS["heartbeat"], load_cluster()
+    silent = stack.view(cluster.node("loadb2"), cluster.node("loadb1"), "")
+    assert (silent.running, silent.role, silent.peer_seen) == (False, "unsettled", False)
+    assert silent.said == "(cl_status printed nothing)"
 
 
 def test_the_standby_premise_passes_on_a_live_standby_and_fails_on_a_dead_one(golden):

@@ -36,7 +36,10 @@ class Heartbeat(Stack):
         """rscstatus names what a node holds: "local" is the share haresources gives it, which is
         nothing for a node haresources does not name (loadb2 after its start), and everything for
         the node it names; "all" is everything, "none" nothing (loadb1 after it rejoined)."""
-        hb = parse_heartbeat_view(output)
+        try:
+            hb = parse_heartbeat_view(output)
+        except ValueError:  # cl_status said nothing we know (a heartbeat that did not answer in time): not settled
+            return StackView(False, UNSETTLED, False, output.strip() or "(cl_status printed nothing)")
         named = node.preferred
         role = {"all": ACTIVE, "foreign": ACTIVE, "none": STANDBY, "transition": UNSETTLED,
                 "local": ACTIVE if named else STANDBY}.get(hb.resources or "", DOWN if not hb.running else UNSETTLED)
