@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Callable
 
 import pytest
 
@@ -236,6 +237,16 @@ def _outage(request, tutorial, lab, faults, timers, *, make_fault, title: str):
 _STATUS_WORD = "cl_status rscstatus"
 
 
+def _takeover_over(lab, node, peer) -> Callable[[], tuple[bool, str]]:
+    """A probe: whether `node`'s own stack says it is active, its takeover over (not "in transition")."""
+    stack, spec = stack_of(lab.cluster), lab.cluster.node(peer.name)
+
+    def probe() -> tuple[bool, str]:
+        view = stack.read(node, spec)
+        return view.role == ACTIVE, f"{node.name}: {view.role}: {' / '.join(view.said.splitlines())}"
+    return probe
+
+
 def takeover_completed(rec, lab, node, peer, *, timeout: float) -> float | None:
     """When `node`'s own stack said its takeover was complete (heartbeat: `cl_status rscstatus`
     says "all", no longer "transition"), as a time on the timeline; None if not within `timeout`.
@@ -248,14 +259,9 @@ def takeover_completed(rec, lab, node, peer, *, timeout: float) -> float | None:
     ("WARN: T_STARTING received during takeover"); in slow runs that pair never settled (the
     finding of 2026-11-27/12-03, README). So the fault tests undo a fault only after the takeover
     is over, as an operator would before repairing the failed node, and report when it was."""
-    stack, spec = stack_of(lab.cluster), lab.cluster.node(peer.name)
-
-    def probe() -> tuple[bool, str]:
-        view = stack.read(node, spec)
-        return view.role == ACTIVE, f"{node.name}: {view.role}: {' / '.join(view.said.splitlines())}"
-
     try:
-        wait_until(probe, timeout=timeout, interval=1, what=f"{stack.name} on {node.name} to complete its takeover")
+        wait_until(_takeover_over(lab, node, peer), timeout=timeout, interval=1,
+                   what=f"{stack_of(lab.cluster).name} on {node.name} to complete its takeover")
     except AssertionError as failure:
         rec.timeline.notes[f"{node.name} takeover incomplete"] = str(failure)
         rec.mark(f"{node.name}'s takeover not complete", node.name)
@@ -1079,9 +1085,8 @@ def test_a_test_that_fails_with_faults_in_place(request, lab, faults, roles):
     web1, web2 = (n.name for n in cluster.realservers)
     # heartbeat's words from here on are its reaction to these faults: so not before the active's
     # own takeover is over (CI of 2026-12-06: a repair's takeover still running logged its end here)
-    calm, view = poll_until(lambda: ((v := stack_of(cluster).read(active, cluster.node(standby.name))).role == ACTIVE, v),
-                            timeout=SPLIT_CONVERGE, interval=2)
-    assert calm, f"{active.name}'s stack never said its takeover was complete within {SPLIT_CONVERGE:.0f} s: {view}"
+    calm, seen = poll_until(_takeover_over(lab, active, standby), timeout=SPLIT_CONVERGE, interval=2)
+    assert calm, f"{active.name}'s stack never said its takeover was complete within {SPLIT_CONVERGE:.0f} s: {seen}"
     marks = _log_mark(lab)
     try:
         faults.degrade_lan(["delay", "5ms"])
