@@ -433,10 +433,10 @@ def one_active_afterwards(request, lab, tutorial):
     never told to give up, a heartbeat in transition for good), an operator's steps put it right
     on one node, recorded in the report as a HARNESS STEP: heartbeat stop (SIGKILL where its stack
     is still in transition: its stop hangs there, README), the haresources scripts' stop for what
-    is left, heartbeat start; then one active and its live standby. The node is the one stuck in
-    transition if one is (not waited for where the test saw its takeover message lost), else the
-    faulted one. A repair that does not get there is this test's
-    error (LabError), not a surprise for the next one's `roles`."""
+    is left, the other balancer's takeover over, heartbeat start; then one active and its live
+    standby. The node is the one stuck in transition if one is (not waited for where the test saw
+    its takeover message lost), else the faulted one. A repair that does not get there is this
+    test's error (LabError), not a surprise for the next one's `roles`."""
     yield
     old_name = getattr(request.node, "faulted", None)
     if old_name is None:
@@ -452,7 +452,8 @@ def one_active_afterwards(request, lab, tutorial):
         return
     stuck = [name for name, role in roles.items() if role == UNSETTLED]
     target = lab.node(stuck[0] if stuck else old_name)
-    stop = (f"kill -KILL heartbeat (its stack in transition since at least {HAND_ON:.0f} s: stop would hang)"
+    stop = ("kill -KILL heartbeat (its stack " + ("lost its takeover's message" if known else
+                                                 f"still in transition after {HAND_ON:.0f} s") + ": stop would hang)"
             if target.name in stuck else "/etc/init.d/heartbeat stop")
     steps = [stop, *resource_stops(cluster), "/etc/init.d/heartbeat start"]
     results = []
@@ -461,7 +462,14 @@ def one_active_afterwards(request, lab, tutorial):
         steps[0] += f": pids {pids}"
     else:
         results.append(target.run(steps[0], timeout=STEP_TIMEOUT))
-    results += [target.run(step, timeout=STEP_TIMEOUT) for step in steps[1:]]
+    results += [target.run(step, timeout=STEP_TIMEOUT) for step in steps[1:-1]]
+    # as an operator would, and as fail_over does: the other's takeover over before this one starts
+    # (a heartbeat started mid-takeover is the race test_heartbeat_started_again_... makes)
+    other = lab.node(next(n.name for n in cluster.balancers if n.name != target.name))
+    took, taking = poll_until(_takeover_over(lab, other, target), timeout=300, interval=3)
+    steps.insert(-1, f"wait for {other.name}'s own stack to say its takeover is over: "
+                     + ("seen" if took else f"not within 300 s ({taking})"))
+    results.append(target.run(steps[-1], timeout=STEP_TIMEOUT))
 
     def handed_on():  # the other takes the resources over if need be (minutes under TCG), target rejoins
         holder, seen = live_pair(lab)
