@@ -77,7 +77,8 @@ case "$ACTION" in
         # 2-vCPU microVMs at once were each 2.3-3.2x slower): every scenario on namespaces in two
         # runs, the faults family in the lane beside, the chapters and the other families, then
         # keepalived's compared set, then Pacemaker's chapter 5, here (the faults are the longer
-        # lane: 43-47 min in the last CI runs, this one 33 before Pacemaker); then chapter 5 on five Vagrant VMs (their bring-up counts against
+        # lane: 43-47 min in the last CI runs, this one 33 before Pacemaker); then chapter 5 on
+        # five Vagrant VMs (their bring-up counts against
         # the first test's time limit: --timeout), then the comparison, which joins the two
         # heartbeat runs into one column. README, "The two commands".
         status=0
