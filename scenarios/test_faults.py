@@ -13,6 +13,8 @@ asks the site 20 times a second:
 - the two balancers lose each other while clients and real servers still reach both (split brain);
 - the standby stops hearing the LAN, its heartbeat stalls, and it hears again while stalled: its
   next heartbeat from the active is handled past deadtime (a split heartbeat never heals);
+- chapter 7's failover in a hurry: heartbeat started again on the old active while the new one
+  still takes over (the race of slow runs, made on purpose);
 - the whole LAN gets slow, then lossy, step by step, until the VIP moves (the flapping threshold);
 - the crash again with the tutorial's own timing (its ha.cf sets no timer: heartbeat's defaults).
 
