@@ -1027,6 +1027,7 @@ def test_heartbeat_started_again_on_the_old_active_while_the_new_one_takes_over(
         during = stack.read(standby, cluster.node(active.name))
         stack.start(active)
         restarted = rec.mark(f"heartbeat started on {active.name}", active.name).t
+        rec.timeline.events.append(Event(restarted, "recovery", active.name))  # the plot's window: stop to start
         settled = _one_holder_again(rec, lab, after=restarted, timeout=SPLIT_CONVERGE)
         time.sleep(AFTER_TAKEOVER)
         rec.stop_load()
