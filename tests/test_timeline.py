@@ -38,6 +38,16 @@ def test_the_gap_spans_from_the_last_good_answer_to_the_next():
     assert since == pytest.approx(1009.955)
 
 
+def test_an_outage_still_on_when_the_load_stopped_counts_to_the_end_of_the_load():
+    """The tail: good answers until 1010, then every request failed (2 s timeouts) to the end."""
+    requests = load(30, down=(1010.0, 1030.0))
+    gap, since = longest_gap(requests)
+    last_good = max(r.end for r in requests if r.ok)
+    assert since == pytest.approx(last_good)
+    assert gap == pytest.approx(max(r.end for r in requests) - last_good)
+    assert gap > 20 - 1 / RATE
+
+
 def test_a_load_that_never_got_an_answer_is_one_gap():
     requests = [Request(1000 + i / RATE, False, 2.0) for i in range(40)]
     gap, since = longest_gap(requests)
