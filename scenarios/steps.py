@@ -24,7 +24,7 @@ from lab.faults import kill_daemon
 from lab.provision import in_parallel
 from lab.readings import vip_holders
 from lab.stacks import stack_of
-from lab.stacks.base import ACTIVE, STANDBY
+from lab.stacks.base import ACTIVE, STANDBY, StackView
 from lab.stages import ACTIVE_TIMEOUT, wait_for_real_servers
 from lab.wait import wait_until
 
@@ -279,6 +279,22 @@ def restart_pair(tutorial: TutorialReport, lab, chapter: str, why: str, before: 
     return running
 
 
+def balancer_views(lab) -> dict[str, StackView]:
+    """Each balancer's own view (its stack's status tool), of itself and of the other balancer."""
+    cluster, stack = lab.cluster, stack_of(lab.cluster)
+    return {n.name: stack.read(lab.node(n.name), next(p for p in cluster.balancers if p.name != n.name))
+            for n in cluster.balancers}
+
+
+def judge_pair(holders: list[str], views: dict[str, StackView]) -> tuple[str | None, str]:
+    """live_pair's verdict on readings already made (vip_holders, balancer_views)."""
+    if len(holders) != 1:
+        return None, f"VIP held by {holders}"
+    own, (other, view) = views[holders[0]], next((n, v) for n, v in views.items() if n != holders[0])
+    live = own.role == ACTIVE and view.running and view.role == STANDBY and view.peer_seen
+    return (holders[0] if live else None), f"VIP on {holders}; {holders[0]} says it is {own.role}; {other}: {view}"
+
+
 def live_pair(lab) -> tuple[str | None, str]:
     """(the VIP holder, what was seen) when one balancer alone holds the VIP, its own stack says
     it is active with its takeover over (heartbeat: rscstatus "all" or its own share, not
@@ -288,14 +304,5 @@ def live_pair(lab) -> tuple[str | None, str]:
     The holder's own word counts too: after a healed split on a slow run the holder listed the
     VIP while its heartbeat stayed "in transition" (the known race, README), and a pair handed on
     so made the next test fault a node still taking over."""
-    cluster, stack = lab.cluster, stack_of(lab.cluster)
     holders = vip_holders(lab)
-    if len(holders) != 1:
-        return None, f"VIP held by {holders}"
-    holder = cluster.node(holders[0])
-    other = next(n for n in cluster.balancers if n.name != holder.name)
-    own = stack.read(lab.node(holder.name), other)
-    view = stack.read(lab.node(other.name), holder)
-    live = own.role == ACTIVE and view.running and view.role == STANDBY and view.peer_seen
-    return (holder.name if live else None), (f"VIP on {holders}; {holder.name} says it is {own.role}; "
-                                             f"{other.name}: {view}")
+    return judge_pair(holders, balancer_views(lab) if len(holders) == 1 else {})

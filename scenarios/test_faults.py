@@ -58,11 +58,11 @@ from lab.plot import picture
 from lab.pytest_plugin import reports_folder
 from lab.recorder import Recorder
 from lab.stacks import stack_of
-from lab.stacks.base import ACTIVE, STANDBY, UNSETTLED
+from lab.stacks.base import ACTIVE, UNSETTLED
 from lab.stages import wait_for_real_servers
 from lab.timeline import Event, figures
 from lab.wait import poll_until, wait_until
-from scenarios.steps import check_standby_alive, live_pair, restart_pair
+from scenarios.steps import balancer_views, check_standby_alive, judge_pair, live_pair, restart_pair
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("chapter7_cluster", "one_active_afterwards")]
 
@@ -419,10 +419,12 @@ HAND_ON = 180.0  # how long a pair still moving after a test (a takeover, a give
 
 def _moving(lab) -> tuple[bool, tuple[str | None, str, dict[str, str]]]:
     """A probe: done once the pair is live (live_pair) or has stopped moving (no balancer's stack
-    in transition and someone holds the VIP); what it saw: (the live holder, how, each role)."""
-    holder, seen = live_pair(lab)
-    roles = {} if holder is not None else _stack_roles(lab)
-    still = bool(roles) and (UNSETTLED in roles.values() or not vip_holders(lab))
+    in transition and someone holds the VIP); what it saw: (the live holder, how, each role).
+    Each balancer's view is read once, for both verdicts."""
+    holders, views = vip_holders(lab), balancer_views(lab)
+    holder, seen = judge_pair(holders, views)
+    roles = {} if holder is not None else {name: view.role for name, view in views.items()}
+    still = bool(roles) and (UNSETTLED in roles.values() or not holders)
     return not still, (holder, seen, roles)
 
 
@@ -737,9 +739,7 @@ def _heal_and_settle(rec, lab, faults, fault, *, who: str, timeout: float = SPLI
 
 def _stack_roles(lab) -> dict[str, str]:
     """Each balancer's role as its own stack says it now (ACTIVE, STANDBY, DOWN, UNSETTLED)."""
-    stack, balancers = stack_of(lab.cluster), lab.cluster.balancers
-    return {n.name: stack.read(lab.node(n.name), next(p for p in balancers if p.name != n.name)).role
-            for n in balancers}
+    return {name: view.role for name, view in balancer_views(lab).items()}
 
 
 def _said(said: dict[str, list[str]], last: int = 8) -> str:
@@ -785,25 +785,16 @@ def _one_holder_again(rec, lab, *, after: float, timeout: float) -> float | None
     one VIP holder that its stack calls active, the other balancer's stack running and seeing it
     as its standby, and the same holder in every sample for SETTLED s. One holder alone is not
     enough: after a partition both heartbeats restart and give their resources up, one after the
-    other, tens of seconds after the pair saw itself whole again (the link cut's finding)."""
-    stack, cluster = stack_of(lab.cluster), lab.cluster
-
-    def pair() -> tuple[bool, str]:
-        holders = vip_holders(lab)
-        if len(holders) != 1:
-            return False, f"VIP held by {holders}"
-        holder = cluster.node(holders[0])
-        other = next(n for n in cluster.balancers if n.name != holder.name)
-        views = (stack.read(lab.node(holder.name), other), stack.read(lab.node(other.name), holder))
-        ok = views[0].role == ACTIVE and views[1].running and views[1].role == STANDBY and views[1].peer_seen
-        return ok, f"{holder.name}: {views[0].role}; {other.name}: {views[1].role}, sees it: {views[1].peer_seen}"
+    other, tens of seconds after the pair saw itself whole again (the link cut's finding). The
+    pair's part is live_pair's."""
 
     def probe():
         now = time.time()
         recent = [s.holders for s in rec.timeline.holders if s.t >= max(after, now - SETTLED)]
         if now - after < SETTLED or len(set(recent)) != 1 or len(recent[0]) != 1:
             return False, recent[-1:]
-        return pair()
+        holder, seen = live_pair(lab)
+        return holder is not None, seen
 
     try:
         wait_until(probe, timeout=timeout + SETTLED, interval=2, what=f"one active and its standby, settled for {SETTLED:.0f} s")
