@@ -929,7 +929,14 @@ def test_a_stalled_standby_s_late_heartbeat_splits_the_pair_for_good(request, tu
     cluster = lab.cluster
     client = lab.node(cluster.by_role("client")[0].name)
     macs = _macs(lab, active.name, standby.name)
-    bound, _ = takeover_bound(standby, timers["deadtime"])
+    # How long the standby is watched for its takeover: not takeover_bound (this test states no
+    # takeover bound; the time is a figure). This takeover is slower than a dead peer's: 152.3 s
+    # after its heartbeat ran on in the CI of 2026-12-07 (b4cfd85), and past takeover_bound's
+    # measured bound in the next CI (dddfc00), whose test then failed: loadb1 had not listed the VIP
+    # when that wait ended (the saved evidence did not reach us: a slow takeover is the likely
+    # reading, not a proven one). So it gets a partition's wait, the other takeover made with a
+    # live peer beside it; an assertion below still fails if it never comes.
+    bound = timers["deadtime"] + SPLIT_TAKEOVER
     title = "the standby stalled past deadtime (a late heartbeat)"
     marks = _log_mark(lab)
     with Recorder(lab, duration=BASELINE + timers["deadtime"] * 2 + bound + LASTING + 20, rate=RATE) as rec:
@@ -983,6 +990,8 @@ def test_a_stalled_standby_s_late_heartbeat_splits_the_pair_for_good(request, tu
                     f"holders {sorted({s.holders for s in lasting})}; roles {roles}\nheartbeat said: "
                     + " | ".join(why or ["no lasting split"]) + f"\ntimeline: {where}",
                     "PASS" if held and why and set(roles.values()) == {ACTIVE} else "FAIL")
+    assert listed, f"{standby.name} never listed the VIP within {bound + 5:.0f} s of its late heartbeat: holders " \
+                   f"{rec.holders_now()}; roles {roles}; heartbeat said {why or rejoins}"
     assert complete is not None, f"{standby.name} never completed a takeover after its late heartbeat: " \
                                  f"{timeline.notes.get(f'{standby.name} takeover incomplete', rec.holders_now())}"
     assert held, f"both balancers should hold the VIP for {LASTING:.0f} s after the takeover; samples saw " \
@@ -1226,6 +1235,11 @@ def test_after_a_test_failed_mid_fault_the_next_finds_the_lab_whole(request, tut
     assert before, "the failing test before this one should have seen its faults in place"
     assert not left, f"the faults fixture left these in place after a failing test: {left}"
     lasted = _balancer_faults_lasted(failed["faults"])
+    # Heartbeat may see a gap one keepalive longer than the faults: the frozen standby's last
+    # heartbeat before the freeze went out up to a keepalive earlier. Under deadtime by that much,
+    # it must not react; closer than that, it may (lab runs of 2026-12-07: faults of 9.1 and 9.4 s,
+    # deadtime 10 s, keepalive 1 s, "CRIT: Late heartbeat ... 10030 ms (> deadtime)").
+    quiet = lasted + timers["keepalive"] < timers["deadtime"]
     tutorial.figure("faults", "a failing test's balancer faults (freeze, partition) lasted, made to undone",
                     f"{lasted:.1f} s (deadtime {timers['deadtime']:.0f} s)")
     active, standby = failed["active"], failed["standby"]
@@ -1239,15 +1253,16 @@ def test_after_a_test_failed_mid_fault_the_next_finds_the_lab_whole(request, tut
     tutorial.record("faults", "after the failing test the same active serves and its standby is live", active,
                     "ip addr sh; cl_status (live_pair); ha-log since the failing test began",
                     f"{active} alone holds the VIP, {standby} its live standby"
-                    + ("" if lasted < timers["deadtime"] else f", within {BALANCER_SETTLE:.0f} s (the faults lasted past deadtime)"),
+                    + ("" if quiet else f", within {BALANCER_SETTLE:.0f} s (the faults lasted past deadtime - keepalive)"),
                     f"{'settled' if settled else 'NOT settled'}: {seen}\nheartbeat said: {_said(said)}",
                     "PASS" if settled else "FAIL")
     assert settled, (f"after the failing test's faults ({lasted:.1f} s, deadtime {timers['deadtime']:.0f} s) "
                      f"{active} alone active with {standby} its standby was never seen within {BALANCER_SETTLE:.0f} s: "
                      f"{seen}; heartbeat said: {_said(said)}")
-    if lasted < timers["deadtime"]:
+    if quiet:
         reacted = [f"{name}: {line}" for name, lines in said.items() for line in lines]
-        assert not reacted, f"heartbeat reacted to faults that lasted {lasted:.1f} s, under deadtime: {reacted}"
+        assert not reacted, f"heartbeat reacted to faults that lasted {lasted:.1f} s, under deadtime " \
+                            f"({timers['deadtime']:.0f} s) less a keepalive ({timers['keepalive']:.0f} s): {reacted}"
     wait_for_real_servers(lab)
     replies = [lab.http_get(f"http://{cluster.vip}/", timeout=5) for _ in range(4)]
     answered = {served_by(r.body) if r.ok else r.describe() for r in replies}
