@@ -53,7 +53,9 @@ MARKERS = {
 RUN_FIRST = ("cli", "lifecycle")
 # Not families: what a scenario says of itself.
 TEST_MARKERS = {"expected": "expected(two_vip_holders='why', logs=('pattern', ...)): what the invariant "
-                            "watchers (lab/monitor.py) are to allow in this test, and why"}
+                            "watchers (lab/monitor.py) are to allow in this test, and why",
+                "chapters_lane": "a faults scenario that `./run.sh test` runs in the chapters' lane, after the "
+                                 "other families, not in the lane beside (the faults lane is CI's critical path)"}
 CHAPTER_ORDER = tuple(name for name in MARKERS if name not in RUN_FIRST)
 _report_key = pytest.StashKey[TutorialReport]()
 _live_labs: list[Lab] = []

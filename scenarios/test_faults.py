@@ -106,6 +106,12 @@ CONVERGE = 90.0         # after that, the cluster is back to one VIP holder with
 REJOIN_TIMEOUT = 180.0  # the old active's heartbeat running and seeing its peer active
 
 
+# `./run.sh test` runs the faults family in a lane beside the chapters, and that lane is CI's
+# critical path (faults 3756 s, the chapters' lane with keepalived and Pacemaker 3074 s, CI of
+# 2026-12-07): these two (78 and 268 s there), each starting from and leaving one active with its
+# live standby like every fault test, run in the chapters' lane instead (after sync, before security).
+CHAPTERS_LANE = pytest.mark.chapters_lane
+
 # While a fault lasts, two VIP holders are the fault itself (the invariant watcher allows it in the
 # tests so marked), and heartbeat's own words for a split brain and its end are expected in its log.
 TWO_HOLDERS = pytest.mark.expected(two_vip_holders="the faulted active keeps its VIP: nobody tells it to give it up",
@@ -628,6 +634,7 @@ def _weight(node, service: str, real: str) -> int | None:
     return found[0] if found else None
 
 
+@CHAPTERS_LANE
 def test_real_server_crashed_is_quiesced_then_returns(request, tutorial, lab, faults):
     cluster = lab.cluster
     holders = vip_holders(lab)
@@ -1011,6 +1018,7 @@ def test_a_stalled_standby_s_late_heartbeat_splits_the_pair_for_good(request, tu
 # made (heartbeat's own line), the new active must keep the VIP (auto_failback off) and the pair
 # must settle to it and its standby within SPLIT_CONVERGE; how long it took is the figure, and a
 # pair still "in transition" then is the known race's expected failure, with heartbeat's words.
+@CHAPTERS_LANE
 def test_heartbeat_started_again_on_the_old_active_while_the_new_one_takes_over(request, tutorial, lab, timers):
     active, standby = request.getfixturevalue("roles")
     stack, cluster = stack_of(lab.cluster), lab.cluster
