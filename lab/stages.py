@@ -39,9 +39,15 @@ def wait_for_real_servers(lab: Lab) -> None:
 
 
 def settle(lab: Lab, stage: str) -> None:
-    """Wait until what `stage` provisioned has taken effect."""
+    """Wait until what `stage` provisioned has taken effect. A stack that never makes the
+    preferred balancer active says why in its own logs: their last lines go with the failure
+    (CI of 2026-12-07: `lvslab up` waited 300 s with nobody holding the VIP, and the lab's
+    console log went with the microVM)."""
     if stage == "ch5":
-        wait_for_active(lab, lab.cluster.preferred_balancer.name, timeout=ACTIVE_TIMEOUT)
+        try:
+            wait_for_active(lab, lab.cluster.preferred_balancer.name, timeout=ACTIVE_TIMEOUT)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n{stack_said(lab)}") from None
     elif stage == "ch7":
         wait_for_real_servers(lab)
 
@@ -51,3 +57,24 @@ def reach(lab: Lab, provisioner: Provisioner, stage: str) -> None:
     for name in STAGES[: STAGES.index(stage) + 1]:
         provisioner.provision(PROVISIONED_BY[name])
         settle(lab, name)
+
+
+SAID_LINES = 40
+
+
+def stack_said(lab: Lab, lines: int = SAID_LINES) -> str:
+    """The last `lines` lines of each balancer's stack logs (heartbeat's ha-log, keepalived's and
+    Pacemaker's have none of their own: then that is said)."""
+    from lab.stacks import stack_of
+
+    paths = stack_of(lab.cluster).logs
+    if not paths:
+        return f"({stack_of(lab.cluster).name} keeps no log of its own: see the evidence's syslog)"
+    said = []
+    for spec in lab.cluster.balancers:
+        try:
+            text = lab.logs_since(spec.name, paths, [0] * len(paths)).splitlines()
+        except Exception as error:  # never hide the failure this explains
+            text = [f"(could not be read: {type(error).__name__}: {error})"]
+        said.append(f"{spec.name}'s {', '.join(paths)}, last {lines} lines:\n" + "\n".join(text[-lines:]))
+    return "\n".join(said)
