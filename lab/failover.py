@@ -12,7 +12,7 @@ import time
 from lab.checks.heartbeat import lost_takeover_message
 from lab.cluster import Cluster
 from lab.errors import KnownFinding
-from lab.faults import kill_daemon
+from lab.faults import kill_tree
 from lab.readings import wait_for_active
 from lab.providers.base import Lab
 from lab.stacks import stack_of
@@ -74,7 +74,7 @@ def restart_stuck(lab: Lab, node: str, peer: str) -> str:
     it, stop its resources by hand, start it again (alone, it takes everything after initdead),
     then start `peer`'s, which rejoins as the standby. What was done and how it ended."""
     stack, target = stack_of(lab.cluster), lab.node(node)
-    steps = [f"SIGKILL heartbeat (pids {kill_daemon(target, 'heartbeat')})"]
+    steps = [f"SIGKILL heartbeat and what it started (pids {kill_tree(target, 'heartbeat')})"]
     steps += [f"{step}: exit {target.run(step, timeout=120).rc}" for step in resource_stops(lab.cluster)]
     stack.start(target)
     steps.append(f"{stack.init_script} start")

@@ -68,6 +68,55 @@ def kill_daemon(node: Node, daemon: str) -> list[int]:
     return pids
 
 
+def _processes(node: Node) -> tuple[dict[int, int], dict[int, str]]:
+    """{pid: parent pid} and {pid: name} of every live process on the node (its PID namespace;
+    zombies, dead and not yet reaped, left out)."""
+    parents, names = {}, {}
+    for line in node.succeed(["ps", "-e", "-o", "pid=,ppid=,stat=,comm="]).splitlines():
+        fields = line.split(None, 3)
+        if len(fields) == 4 and fields[0].isdigit() and fields[1].isdigit() and not fields[2].startswith("Z"):
+            parents[int(fields[0])], names[int(fields[0])] = int(fields[1]), fields[3].strip()
+    return parents, names
+
+
+def _descendants(roots: set[int], parents: dict[int, int]) -> set[int]:
+    """`roots` (those still there) and every process below them."""
+    found = {pid for pid in roots if pid in parents}
+    while grown := {pid for pid, parent in parents.items() if parent in found} - found:
+        found |= grown
+    return found
+
+
+def kill_tree(node: Node, daemon: str) -> list[int]:
+    """SIGKILL every process of `daemon` on `node` and every process below them; the pids killed.
+    An operator's hard stop of a daemon stuck mid-takeover: heartbeat's ResourceManager and its
+    resource scripts are its children and, were heartbeat alone killed, would go on without it
+    and could bring a resource (the VIP) back up after its stop scripts ran (CI of 2026-12-07: the
+    repair after the lossy LAN ended with both balancers holding the VIP). Each process is stopped
+    first, so that none forks unseen while the tree is read; then all are killed at once."""
+    if daemon not in DAEMONS:
+        raise LabError(f"no daemon {daemon!r} to kill", f"one of {sorted(DAEMONS)}")
+    tree: set[int] = set()
+    for _ in range(3):
+        parents, names = _processes(node)
+        found = _descendants({p for p, n in names.items() if n == DAEMONS[daemon].process} | tree, parents)
+        if not found - tree:
+            break
+        node.run(["kill", "-STOP", *map(str, sorted(found - tree))])
+        tree |= found
+    if not tree:
+        raise AssertionError(f"{daemon} is not running on {node.name}: nothing to kill")
+    node.run(["kill", "-KILL", *map(str, sorted(tree))])
+    for _ in range(5):  # SIGKILL is not waited for: each dies when the (emulated) CPU gets to it
+        parents, names = _processes(node)
+        if not (survivors := sorted(pid for pid in tree if pid in parents)):
+            break
+        time.sleep(1)
+    if survivors:
+        raise LabError(f"{daemon}'s processes {[(p, names[p]) for p in survivors]} on {node.name} survived SIGKILL")
+    return sorted(tree)
+
+
 DEAF = ["loss", "100%"]  # netem on a node's switch port: it hears nothing, what it sends goes out
 
 

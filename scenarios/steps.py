@@ -20,7 +20,7 @@ from lab.report import TutorialReport
 from lab.checks.heartbeat import parse_ha_timing
 from lab.errors import LabError
 from lab.evidence import NEIGHBOUR_LOG
-from lab.faults import kill_daemon
+from lab.faults import kill_tree
 from lab.provision import in_parallel
 from lab.readings import vip_holders
 from lab.stacks import stack_of
@@ -246,13 +246,13 @@ def held_download(lab, *, source: str | None = None) -> Iterator[None]:
 def restart_pair(tutorial: TutorialReport, lab, chapter: str, why: str, before: str, *,
                  kill: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
     """HARNESS STEP: heartbeat started again on both balancers the way chapter 5 starts it: stopped
-    on both first (SIGKILLed on the nodes in `kill`, whose stop hangs), then started on both.
+    on both first (SIGKILLed with what it started on the nodes in `kill`, whose stop hangs), then started on both.
     heartbeat reads its timers, and forgets its peers' generations, only when it starts (`reload`
     re-reads authkeys alone). Then one VIP holder, its peer a live standby, every real server in
     service, or a LabError. Returns the timers each heartbeat runs (cl_status hbparameter)."""
     cluster, stack = lab.cluster, stack_of(lab.cluster)
     balancers = [lab.node(n.name) for n in cluster.balancers]
-    in_parallel([lambda n=n: kill_daemon(n, "heartbeat") if n.name in kill else stack.stop(n) for n in balancers])
+    in_parallel([lambda n=n: kill_tree(n, "heartbeat") if n.name in kill else stack.stop(n) for n in balancers])
     in_parallel([lambda n=n: stack.start(n) for n in balancers])
 
     def one_active() -> tuple[bool, str]:

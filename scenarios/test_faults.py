@@ -53,7 +53,7 @@ from lab.checks.heartbeat import (HEARTBEAT_DEFAULTS, TAKEOVER_RACE, TIMERS, hea
                                   parse_ha_timing, parse_heartbeat_view, silent_rejoins)
 from lab.errors import LabError
 from lab.failover import lost_takeover, resource_stops
-from lab.faults import kill_daemon
+from lab.faults import kill_tree
 from lab.plot import picture
 from lab.pytest_plugin import reports_folder
 from lab.recorder import Recorder
@@ -442,7 +442,8 @@ def one_active_afterwards(request, lab, tutorial):
     to settle by itself. If the test left anything else (a balancer still listing the VIP it was
     never told to give up, a heartbeat in transition for good), an operator's steps put it right
     on one node, recorded in the report as a HARNESS STEP: heartbeat stop (SIGKILL where its stack
-    is still in transition: its stop hangs there, README), the haresources scripts' stop for what
+    is still in transition: its stop hangs there, README; with the ResourceManager and scripts it
+    started, which would go on without it: kill_tree), the haresources scripts' stop for what
     is left, the other balancer's takeover over, heartbeat start; then one active and its live
     standby. The node is the one stuck in transition if one is (not waited for where the test saw
     its takeover message lost), else the faulted one. A repair that does not get there is this
@@ -462,13 +463,13 @@ def one_active_afterwards(request, lab, tutorial):
         return
     stuck = [name for name, role in roles.items() if role == UNSETTLED]
     target = lab.node(stuck[0] if stuck else old_name)
-    stop = ("kill -KILL heartbeat (its stack " + ("lost its takeover's message" if known else
+    stop = ("kill -KILL heartbeat and every process below it (its stack " + ("lost its takeover's message" if known else
                                                  f"still in transition after {HAND_ON:.0f} s") + ": stop would hang)"
             if target.name in stuck else "/etc/init.d/heartbeat stop")
     steps = [stop, *resource_stops(cluster), "/etc/init.d/heartbeat start"]
     results = []
     if target.name in stuck:
-        pids = kill_daemon(target, "heartbeat")
+        pids = kill_tree(target, "heartbeat")
         steps[0] += f": pids {pids}"
     else:
         results.append(target.run(steps[0], timeout=STEP_TIMEOUT))

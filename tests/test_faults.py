@@ -9,7 +9,7 @@ import time
 import pytest
 
 from lab.errors import LabError
-from lab.faults import Faults, kill_daemon, restart_daemon, resume_daemon, stall_daemon
+from lab.faults import Faults, kill_daemon, kill_tree, restart_daemon, resume_daemon, stall_daemon
 from lab.providers.netns import _process_state, pids_in_namespace
 from tests.fakes import FakeLab, ScriptedNode
 
@@ -199,3 +199,39 @@ def test_a_stopped_process_reads_as_frozen_and_a_gone_one_as_nothing():
         child.kill()
         child.wait()
     assert _process_state(child.pid) == ""
+
+
+# `ps -e -o pid=,ppid=,stat=,comm=` on a balancer stuck mid-takeover: heartbeat's processes, the
+# ResourceManager it started and a resource script below that, and processes of other daemons.
+STUCK = """    1     0 Ss   sh
+  230     1 SLs  heartbeat
+  231   230 SL   heartbeat
+  232   230 SL   heartbeat
+  480   230 S    ResourceManage
+  497   480 S    IPaddr2
+  610     1 Ss   ldirectord
+  620     1 Z    heartbeat
+"""
+
+
+def test_kill_tree_kills_a_stuck_heartbeat_with_the_resource_scripts_it_started():
+    after = "    1     0 Ss   sh\n  610     1 Ss   ldirectord\n"
+    node = ScriptedNode("loadb2", [(0, STUCK), (0, ""), (0, STUCK), (0, ""), (0, after)])
+    assert kill_tree(node, "heartbeat") == [230, 231, 232, 480, 497]
+    assert node.commands[1] == "kill -STOP 230 231 232 480 497"  # stopped first: none forks unseen
+    assert node.commands[3] == "kill -KILL 230 231 232 480 497"  # not ldirectord, not the zombie
+    assert node.commands.count("kill -STOP 230 231 232 480 497") == 1
+
+
+def test_kill_tree_reads_the_tree_again_for_a_child_forked_before_the_stop():
+    forked = STUCK + "  512   497 S    ip\n"
+    gone = "    1     0 Ss   sh\n"
+    node = ScriptedNode("loadb2", [(0, STUCK), (0, ""), (0, forked), (0, ""), (0, forked), (0, ""), (0, gone)])
+    assert kill_tree(node, "heartbeat") == [230, 231, 232, 480, 497, 512]
+    assert node.commands[3] == "kill -STOP 512"
+    assert node.commands[5] == "kill -KILL 230 231 232 480 497 512"
+
+
+def test_kill_tree_of_a_daemon_that_does_not_run_is_not_a_silent_pass():
+    with pytest.raises(AssertionError, match="not running on loadb1"):
+        kill_tree(ScriptedNode("loadb1", [(0, "    1     0 Ss   sh\n")]), "heartbeat")
