@@ -68,38 +68,59 @@ def kill_daemon(node: Node, daemon: str) -> list[int]:
     return pids
 
 
-def _processes(node: Node) -> tuple[dict[int, int], dict[int, str]]:
-    """{pid: parent pid} and {pid: name} of every live process on the node (its PID namespace;
-    zombies, dead and not yet reaped, left out)."""
-    parents, names = {}, {}
-    for line in node.succeed(["ps", "-e", "-o", "pid=,ppid=,stat=,comm="]).splitlines():
-        fields = line.split(None, 3)
-        if len(fields) == 4 and fields[0].isdigit() and fields[1].isdigit() and not fields[2].startswith("Z"):
-            parents[int(fields[0])], names[int(fields[0])] = int(fields[1]), fields[3].strip()
-    return parents, names
+# What a daemon runs besides its own processes, by command line: heartbeat's ResourceManager,
+# its message handlers (ip-request-resp, mach_down) and the resource scripts they run. Started by
+# heartbeat, but one that was orphaned (reparented, its heartbeat gone) is found only by these.
+HELPERS = {"heartbeat": ("/usr/share/heartbeat/", "/usr/lib/heartbeat/", "/etc/ha.d/resource.d/", "/usr/lib/ocf/")}
 
 
-def _descendants(roots: set[int], parents: dict[int, int]) -> set[int]:
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    parent: int
+    name: str   # comm
+    line: str   # args
+
+
+def _processes(node: Node) -> dict[int, Process]:
+    """Every live process on the node (its PID namespace; zombies, dead and not yet reaped, left out)."""
+    found = {}
+    for row in node.succeed(["ps", "-e", "-o", "pid=,ppid=,stat=,comm=,args="]).splitlines():
+        fields = row.split(None, 4)
+        if len(fields) >= 4 and fields[0].isdigit() and fields[1].isdigit() and not fields[2].startswith("Z"):
+            found[int(fields[0])] = Process(int(fields[0]), int(fields[1]), fields[3], (fields[4:] or [""])[0])
+    return found
+
+
+def _descendants(roots: set[int], table: dict[int, Process]) -> set[int]:
     """`roots` (those still there) and every process below them."""
-    found = {pid for pid in roots if pid in parents}
-    while grown := {pid for pid, parent in parents.items() if parent in found} - found:
+    found = {pid for pid in roots if pid in table}
+    while grown := {pid for pid, p in table.items() if p.parent in found} - found:
         found |= grown
     return found
 
 
 def kill_tree(node: Node, daemon: str) -> list[int]:
-    """SIGKILL every process of `daemon` on `node` and every process below them; the pids killed.
-    An operator's hard stop of a daemon stuck mid-takeover: heartbeat's ResourceManager and its
-    resource scripts are its children and, were heartbeat alone killed, would go on without it
-    and could bring a resource (the VIP) back up after its stop scripts ran (CI of 2026-12-07: the
-    repair after the lossy LAN ended with both balancers holding the VIP). Each process is stopped
-    first, so that none forks unseen while the tree is read; then all are killed at once."""
+    """SIGKILL every process of `daemon` on `node`, every helper of it (HELPERS) and every process
+    below them; the pids killed. An operator's hard stop of a daemon stuck mid-takeover:
+    heartbeat's ResourceManager and the resource scripts its handlers run would go on without it
+    and could bring a resource (the VIP) back up after its stop scripts ran (CI of 2026-12-07:
+    the repair after the lossy LAN, heartbeat's own processes SIGKILLed while ip-request-resp
+    handlers were queued, ended with both balancers holding the VIP). Each process is stopped
+    first, so that none forks unseen while the tree is read again; then all are killed at once."""
     if daemon not in DAEMONS:
         raise LabError(f"no daemon {daemon!r} to kill", f"one of {sorted(DAEMONS)}")
+    helpers = HELPERS.get(daemon, ())
+    # other daemons are left to their own stop (the resource scripts' stop the repair runs next):
+    # ldirectord runs as `perl -w /etc/ha.d/resource.d/ldirectord ldirectord.cf start`, and a
+    # SIGKILL would leave its virtual services in the kernel's table
+    others = {d.process for name, d in DAEMONS.items() if name != daemon}
     tree: set[int] = set()
     for _ in range(3):
-        parents, names = _processes(node)
-        found = _descendants({p for p, n in names.items() if n == DAEMONS[daemon].process} | tree, parents)
+        table = _processes(node)
+        roots = {p.pid for p in table.values() if p.name == DAEMONS[daemon].process
+                 or (p.name not in others and any(path in p.line for path in helpers))}
+        found = _descendants(roots | tree, table)
         if not found - tree:
             break
         node.run(["kill", "-STOP", *map(str, sorted(found - tree))])
@@ -108,12 +129,12 @@ def kill_tree(node: Node, daemon: str) -> list[int]:
         raise AssertionError(f"{daemon} is not running on {node.name}: nothing to kill")
     node.run(["kill", "-KILL", *map(str, sorted(tree))])
     for _ in range(5):  # SIGKILL is not waited for: each dies when the (emulated) CPU gets to it
-        parents, names = _processes(node)
-        if not (survivors := sorted(pid for pid in tree if pid in parents)):
+        table = _processes(node)
+        if not (survivors := sorted(pid for pid in tree if pid in table)):
             break
         time.sleep(1)
     if survivors:
-        raise LabError(f"{daemon}'s processes {[(p, names[p]) for p in survivors]} on {node.name} survived SIGKILL")
+        raise LabError(f"{daemon}'s processes {[(p, table[p].line) for p in survivors]} on {node.name} survived SIGKILL")
     return sorted(tree)
 
 

@@ -201,37 +201,42 @@ def test_a_stopped_process_reads_as_frozen_and_a_gone_one_as_nothing():
     assert _process_state(child.pid) == ""
 
 
-# `ps -e -o pid=,ppid=,stat=,comm=` on a balancer stuck mid-takeover: heartbeat's processes, the
-# ResourceManager it started and a resource script below that, and processes of other daemons.
-STUCK = """    1     0 Ss   sh
-  230     1 SLs  heartbeat
-  231   230 SL   heartbeat
-  232   230 SL   heartbeat
-  480   230 S    ResourceManage
-  497   480 S    IPaddr2
-  610     1 Ss   ldirectord
-  620     1 Z    heartbeat
+# `ps -e -o pid=,ppid=,stat=,comm=,args=` on a balancer stuck mid-takeover: heartbeat's
+# processes, the ResourceManager it started and a resource script below that, an ip-request-resp
+# handler orphaned (its parent gone: reparented to 1) with its own child, and other processes
+# (ldirectord's daemon as a real lab lists it, left to its stop script).
+STUCK = """    1     0 Ss   sh              /bin/sh /run/node-init
+  230     1 SLs  heartbeat       heartbeat: master control process
+  231   230 SL   heartbeat       heartbeat: FIFO reader
+  232   230 SL   heartbeat       heartbeat: write: bcast eth0
+  480   230 S    ResourceManager /bin/sh /usr/share/heartbeat/ResourceManager takegroup ldirectord::ldirectord.cf
+  497   480 S    IPaddr2         /bin/sh /etc/ha.d/resource.d/IPaddr2 192.168.0.105/24/eth0 start
+  530     1 S    ip-request-resp /bin/sh /usr/lib/heartbeat/ip-request-resp
+  531   530 S    sleep           sleep 1
+  610     1 Ss   ldirectord      /usr/bin/perl -w /etc/ha.d/resource.d/ldirectord ldirectord.cf start
+  620     1 Z    heartbeat       [heartbeat] <defunct>
 """
+KILLED = "230 231 232 480 497 530 531"
 
 
 def test_kill_tree_kills_a_stuck_heartbeat_with_the_resource_scripts_it_started():
-    after = "    1     0 Ss   sh\n  610     1 Ss   ldirectord\n"
+    after = "    1     0 Ss   sh   /bin/sh /run/node-init\n  610     1 Ss   ldirectord /usr/bin/perl -w /etc/ha.d/resource.d/ldirectord ldirectord.cf start\n"
     node = ScriptedNode("loadb2", [(0, STUCK), (0, ""), (0, STUCK), (0, ""), (0, after)])
-    assert kill_tree(node, "heartbeat") == [230, 231, 232, 480, 497]
-    assert node.commands[1] == "kill -STOP 230 231 232 480 497"  # stopped first: none forks unseen
-    assert node.commands[3] == "kill -KILL 230 231 232 480 497"  # not ldirectord, not the zombie
-    assert node.commands.count("kill -STOP 230 231 232 480 497") == 1
+    assert kill_tree(node, "heartbeat") == [int(p) for p in KILLED.split()]
+    assert node.commands[1] == f"kill -STOP {KILLED}"  # stopped first: none forks unseen
+    assert node.commands[3] == f"kill -KILL {KILLED}"  # not the ldirectord daemon, not the zombie
+    assert node.commands.count(f"kill -STOP {KILLED}") == 1
 
 
 def test_kill_tree_reads_the_tree_again_for_a_child_forked_before_the_stop():
-    forked = STUCK + "  512   497 S    ip\n"
-    gone = "    1     0 Ss   sh\n"
+    forked = STUCK + "  512   497 S    ip              ip addr add 192.168.0.105/24 dev eth0\n"
+    gone = "    1     0 Ss   sh              /bin/sh /run/node-init\n"
     node = ScriptedNode("loadb2", [(0, STUCK), (0, ""), (0, forked), (0, ""), (0, forked), (0, ""), (0, gone)])
-    assert kill_tree(node, "heartbeat") == [230, 231, 232, 480, 497, 512]
+    assert kill_tree(node, "heartbeat") == [230, 231, 232, 480, 497, 512, 530, 531]
     assert node.commands[3] == "kill -STOP 512"
-    assert node.commands[5] == "kill -KILL 230 231 232 480 497 512"
+    assert node.commands[5] == "kill -KILL 230 231 232 480 497 512 530 531"
 
 
 def test_kill_tree_of_a_daemon_that_does_not_run_is_not_a_silent_pass():
     with pytest.raises(AssertionError, match="not running on loadb1"):
-        kill_tree(ScriptedNode("loadb1", [(0, "    1     0 Ss   sh\n")]), "heartbeat")
+        kill_tree(ScriptedNode("loadb1", [(0, "    1     0 Ss   sh   /bin/sh /run/node-init\n")]), "heartbeat")
