@@ -29,6 +29,7 @@ from lab.errors import LabError
 from lab.cluster import NodeSpec
 from lab.node import Node
 from lab.providers.base import Lab
+from lab.wait import poll_until
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,18 @@ KERNEL_THREADS = {"sync": "the LVS sync daemon is a kernel thread (ipvs-m:*, ipv
                           "only `ipvsadm --stop-daemon` (what LVSSyncDaemonSwap stop runs) does"}
 
 
+def _daemon(daemon: str) -> Daemon:
+    """The daemon a kill names, or a LabError that lists those there are."""
+    if daemon not in DAEMONS:
+        raise LabError(f"no daemon {daemon!r} to kill", f"one of {sorted(DAEMONS)}")
+    return DAEMONS[daemon]
+
+
 def kill_daemon(node: Node, daemon: str) -> list[int]:
     """SIGKILL every process of `daemon` on `node`; the pids killed. No clean-up runs, as in a crash."""
     if daemon in KERNEL_THREADS:
         raise LabError(f"cannot SIGKILL {daemon} on {node.name}: {KERNEL_THREADS[daemon]}")
-    if daemon not in DAEMONS:
-        raise LabError(f"no daemon {daemon!r} to kill", f"one of {sorted(DAEMONS)}")
-    name = DAEMONS[daemon].process
+    name = _daemon(daemon).process
     pids = [int(p) for p in node.run(["pgrep", "-x", name]).stdout.split()]
     if not pids:
         raise AssertionError(f"{daemon} is not running on {node.name}: nothing to kill")
@@ -108,8 +114,7 @@ def kill_tree(node: Node, daemon: str) -> list[int]:
     the repair after the lossy LAN, heartbeat's own processes SIGKILLed while ip-request-resp
     handlers were queued, ended with both balancers holding the VIP). Each process is stopped
     first, so that none forks unseen while the tree is read again; then all are killed at once."""
-    if daemon not in DAEMONS:
-        raise LabError(f"no daemon {daemon!r} to kill", f"one of {sorted(DAEMONS)}")
+    process = _daemon(daemon).process
     helpers = HELPERS.get(daemon, ())
     # other daemons are left to their own stop (the resource scripts' stop the repair runs next):
     # ldirectord runs as `perl -w /etc/ha.d/resource.d/ldirectord ldirectord.cf start`, and a
@@ -118,7 +123,7 @@ def kill_tree(node: Node, daemon: str) -> list[int]:
     tree: set[int] = set()
     for _ in range(3):
         table = _processes(node)
-        roots = {p.pid for p in table.values() if p.name == DAEMONS[daemon].process
+        roots = {p.pid for p in table.values() if p.name == process
                  or (p.name not in others and any(path in p.line for path in helpers))}
         found = _descendants(roots | tree, table)
         if not found - tree:
@@ -128,13 +133,16 @@ def kill_tree(node: Node, daemon: str) -> list[int]:
     if not tree:
         raise AssertionError(f"{daemon} is not running on {node.name}: nothing to kill")
     node.run(["kill", "-KILL", *map(str, sorted(tree))])
-    for _ in range(5):  # SIGKILL is not waited for: each dies when the (emulated) CPU gets to it
+
+    def gone() -> tuple[bool, list[tuple[int, str]]]:
         table = _processes(node)
-        if not (survivors := sorted(pid for pid in tree if pid in table)):
-            break
-        time.sleep(1)
-    if survivors:
-        raise LabError(f"{daemon}'s processes {[(p, table[p].line) for p in survivors]} on {node.name} survived SIGKILL")
+        survivors = [(pid, table[pid].line) for pid in sorted(tree) if pid in table]
+        return not survivors, survivors
+
+    # SIGKILL is not waited for: each dies when the (emulated) CPU gets to it
+    dead, survivors = poll_until(gone, timeout=5, interval=1)
+    if not dead:
+        raise LabError(f"{daemon}'s processes {survivors} on {node.name} survived SIGKILL")
     return sorted(tree)
 
 

@@ -67,9 +67,10 @@ def stack_said(lab: Lab, lines: int = SAID_LINES) -> str:
     Pacemaker's have none of their own: then that is said)."""
     from lab.stacks import stack_of
 
-    paths = stack_of(lab.cluster).logs
+    stack = stack_of(lab.cluster)
+    paths = stack.logs
     if not paths:
-        return f"({stack_of(lab.cluster).name} keeps no log of its own: see the evidence's syslog)"
+        return f"({stack.name} keeps no log of its own: see the evidence's syslog)"
     said = []
     for spec in lab.cluster.balancers:
         try:
